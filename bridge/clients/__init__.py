@@ -1,0 +1,1 @@
+"""One client class per external platform, so flows never build platform URLs themselves."""

@@ -1,0 +1,1 @@
+"""Wikimedia login and DiscourseConnect for Discourse and WordPress."""

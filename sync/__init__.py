@@ -1,0 +1,1 @@
+"""Post-to-topic mirroring, web hooks, and relay to wiki, chat and mail."""

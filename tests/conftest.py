@@ -1,0 +1,1 @@
+"""Shared fixtures: the local stack of real platforms, and databases for the store."""
