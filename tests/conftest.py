@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Metrics are created in this process's memory: the CLI points prometheus_client at a shared
+# directory only when it is not imported yet, which must not happen half-way through a test run.
+import bridge.metrics  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 STACK_SCRIPT = REPO / "deploy" / "dev" / "stack.sh"
 
@@ -30,3 +34,60 @@ def stack() -> dict:
     yield info
     if not was_running and not os.environ.get("SPACE_KEEP_STACK"):
         subprocess.run(["bash", str(STACK_SCRIPT), "down"], check=False)
+
+
+# -- databases ----------------------------------------------------------------------------
+POSTGRES_ADMIN_URL = os.environ.get("SPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_database(name: str) -> str:
+    """Create an empty PostgreSQL database `name` (dropping any leftover) and return its URL."""
+    import sqlalchemy as sa
+
+    from bridge.store import normalise_url
+
+    admin = sa.create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each supported kind; the store's tests run against both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/bridge.db"
+    return _postgres_database(f"space_bridge_test_{os.getpid()}")
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on a migrated, empty database."""
+    from bridge import store
+
+    eng = store.make_engine(db_url)
+    store.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings_file(tmp_path, db_url):
+    """A minimal valid configuration file using the test database."""
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "bridge:\n"
+        "  public_url: http://127.0.0.1:8090\n"
+        "  secret_key: test-secret-key-0123456789abcdef0123\n"
+        f"  database_url: {db_url}\n"
+        f"  state_dir: {tmp_path}/state\n"
+        "  log_format: json\n"
+        "outbox:\n"
+        "  poll_interval_seconds: 0.1\n"
+        "  lease_seconds: 2\n"
+        "  backoff_base_seconds: 0.05\n"
+        "  backoff_max_seconds: 0.2\n"
+    )
+    return path

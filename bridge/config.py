@@ -1,0 +1,344 @@
+"""The one configuration model of Space bridge, loaded from one YAML file in one place.
+
+Every flow reads its settings from `Settings`; nothing else parses YAML or the environment.
+Unknown keys are errors (a typo must not silently fall back to a default), and every error
+names the key path and the file, so an operator can fix it without reading code.
+
+Secrets may be written as `env:NAME`: the value is then read from the environment when the
+file is loaded. Secrets are held as `pydantic.SecretStr`, so they never appear in `repr`,
+in logs or in `config check` output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "env:"
+DEFAULT_CONFIG_PATH = "/etc/space-bridge/space.yaml"
+CONFIG_ENV_VAR = "SPACE_BRIDGE_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; `problems` lists each one."""
+
+    def __init__(self, path: str | os.PathLike, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
+
+
+class _MissingEnv(Exception):
+    pass
+
+
+def _resolve_env(value: Any) -> Any:
+    """Replace an `env:NAME` string by the variable's value; unset or empty is a missing secret."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX):].strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"'{value}' is not a valid env: reference (env:NAME)")
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise ValueError(f"environment variable {name} is not set (referenced as {value})")
+        return resolved
+    return value
+
+
+def _not_blank(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("secret is empty")
+    return value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(_resolve_env), AfterValidator(_not_blank)]
+"""A required secret: a literal, or `env:NAME` resolved at load time."""
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"'{value}' is not an http(s) URL")
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, BeforeValidator(_resolve_env), AfterValidator(_check_http_url)]
+
+
+def _check_db_url(value: str) -> str:
+    scheme = value.split(":", 1)[0]
+    if not scheme.startswith(("sqlite", "postgresql")):
+        raise ValueError(f"'{scheme}' databases are not supported; use sqlite:///PATH or postgresql://...")
+    return value
+
+
+DatabaseUrl = Annotated[str, BeforeValidator(_resolve_env), AfterValidator(_check_db_url)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BridgeSettings(_Model):
+    public_url: HttpUrl
+    secret_key: Secret
+    database_url: DatabaseUrl = "sqlite:////var/lib/space-bridge/space-bridge.db"
+    listen: str = "127.0.0.1:8090"
+    state_dir: Path = Path("/var/lib/space-bridge")
+    http_workers: int = Field(2, ge=1, le=64)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    user_agent_contact: str = "https://meta.wikimedia.org/wiki/Space"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"'{value}' is not HOST:PORT")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (try: openssl rand -hex 32)")
+        return value
+
+
+class OutboxSettings(_Model):
+    workers: int = Field(2, ge=1, le=64, description="job threads per worker process")
+    max_attempts: int = Field(8, ge=1, le=100)
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(3600.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
+    poll_interval_seconds: float = Field(1.0, gt=0)
+    batch_size: int = Field(20, ge=1, le=1000)
+    keep_done_days: int = Field(14, ge=0)
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> "OutboxSettings":
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_max_seconds must not be below backoff_base_seconds")
+        return self
+
+
+class PolicySettings(_Model):
+    deny_blocked: bool = True
+    require_confirmed_email: bool = True
+    min_edit_count: int = Field(0, ge=0)
+    min_account_age_days: int = Field(0, ge=0)
+    allow_users: list[str] = []
+    deny_users: list[str] = []
+
+
+class WikimediaSettings(_Model):
+    oauth_base_url: HttpUrl = "https://meta.wikimedia.org"
+    client_id: str = Field(min_length=1)
+    client_secret: Secret
+    policy: PolicySettings = PolicySettings()
+
+
+class DiscourseSettings(_Model):
+    url: HttpUrl
+    api_key: Secret
+    api_username: str = "system"
+    connect_secret: Secret
+    webhook_secret: Secret
+    requests_per_minute: int = Field(60, ge=1)
+
+    @field_validator("connect_secret")
+    @classmethod
+    def _connect_secret_length(cls, value: SecretStr) -> SecretStr:
+        # Discourse refuses a discourse_connect_secret shorter than 10 characters
+        # (config/site_settings.yml: discourse_connect_secret, min: 10).
+        if len(value.get_secret_value()) < 10:
+            raise ValueError("must be at least 10 characters (Discourse refuses shorter ones)")
+        return value
+
+
+class WordPressSite(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url: HttpUrl
+    transport: Literal["rest", "xmlrpc"] = "rest"
+    username: str = Field(min_length=1)
+    password: Secret = Field(description="Application Password (rest) or account password (xmlrpc)")
+    webhook_secret: Secret
+    default_category: str | None = None
+    categories: dict[str, str] = Field(default_factory=dict, description="WordPress category slug -> Discourse category slug")
+    languages: dict[str, str] = Field(default_factory=dict, description="language code -> Discourse category slug")
+    statuses: list[Literal["publish", "future", "private", "draft", "pending"]] = ["publish"]
+
+
+class WordPressSettings(_Model):
+    sites: list[WordPressSite] = []
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_names(cls, sites: list[WordPressSite]) -> list[WordPressSite]:
+        names = [s.name for s in sites]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"site names must be unique; repeated: {', '.join(dupes)}")
+        return sites
+
+
+class MediaWikiSettings(_Model):
+    api_url: HttpUrl
+    username: str = Field(min_length=1, description="bot password user, User@botname")
+    password: Secret
+    maxlag: int = Field(5, ge=1, le=60)
+
+
+class RelayTarget(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["wiki", "irc", "apprise", "email"]
+    private: bool = Field(False, description="moderators only: the only kind that may receive flag events")
+    language: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RelayRule(_Model):
+    events: list[str] = Field(min_length=1)
+    targets: list[str] = Field(min_length=1)
+    categories: list[str] = []
+    tags: list[str] = []
+    languages: list[str] = []
+    sites: list[str] = []
+    mute: bool = False
+
+
+class RelaySettings(_Model):
+    targets: list[RelayTarget] = []
+    rules: list[RelayRule] = []
+
+    @model_validator(mode="after")
+    def _rules_name_known_targets(self) -> "RelaySettings":
+        known = {t.name for t in self.targets}
+        for i, rule in enumerate(self.rules):
+            unknown = [t for t in rule.targets if t not in known]
+            if unknown:
+                raise ValueError(f"rules[{i}] names unknown target(s): {', '.join(unknown)}")
+        return self
+
+
+class Settings(_Model):
+    bridge: BridgeSettings
+    outbox: OutboxSettings = OutboxSettings()
+    wikimedia: WikimediaSettings | None = None
+    discourse: DiscourseSettings | None = None
+    wordpress: WordPressSettings = WordPressSettings()
+    mediawiki: MediaWikiSettings | None = None
+    relay: RelaySettings = RelaySettings()
+
+    _source: str = PrivateAttr("<config>")
+
+    @property
+    def source(self) -> str:
+        """The file this configuration was loaded from, for error messages."""
+        return self._source
+
+    def site(self, name: str) -> WordPressSite:
+        for site in self.wordpress.sites:
+            if site.name == name:
+                return site
+        raise KeyError(f"no WordPress site named '{name}' in {self.source}")
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """The keys allowed beside the last element of `loc`, found by walking the model."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+        for arg in (*getattr(model, "__args__", ()), model):  # Optional[X], list[X]
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+                break
+            for inner in getattr(arg, "__args__", ()):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    model = inner
+    return list(getattr(model, "model_fields", {}))
+
+
+def _format_error(err: dict) -> str:
+    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"])
+    loc = loc.replace(".[", "[")
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(err["loc"]), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{loc}: unknown key{hint}"
+    if kind == "string_pattern_mismatch" and loc.endswith("name"):
+        return f"{loc}: '{err['input']}' must be lowercase letters, digits, '-' or '_'"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"{loc}: {msg}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def parse(data: Any, source: str = "<config>") -> Settings:
+    """Validate an already-parsed mapping; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["top level must be a mapping of sections (bridge:, discourse:, ...)"])
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+    settings._source = source
+    return settings
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Load the configuration from `path`, $SPACE_BRIDGE_CONFIG, or the default location."""
+    path = Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return parse(data if data is not None else {}, str(path))
