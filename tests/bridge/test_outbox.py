@@ -1,0 +1,200 @@
+"""The outbox against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from bridge.config import OutboxSettings
+from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker, backoff_delay
+from bridge.store import outbox_jobs, utcnow
+
+FAST = OutboxSettings(max_attempts=3, backoff_base_seconds=10, backoff_max_seconds=40,
+                      lease_seconds=30, poll_interval_seconds=0.05, batch_size=5)
+
+
+@pytest.fixture
+def outbox(engine) -> Outbox:
+    return Outbox(engine, FAST)
+
+
+def expire_leases(engine):
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox_jobs).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+
+
+def make_due(engine):
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox_jobs).values(run_after=utcnow() - dt.timedelta(seconds=1)))
+
+
+def test_same_key_is_one_job_even_after_it_ran(outbox):
+    first, created = outbox.enqueue("t.kind", {"n": 1}, key="site:1:2026")
+    assert created
+    again, created_again = outbox.enqueue("t.kind", {"n": 2}, key="site:1:2026")
+    assert (again, created_again) == (first, False)
+    [job] = outbox.claim("w1", 10)
+    outbox.complete(job, "w1")
+    assert outbox.enqueue("t.kind", {"n": 3}, key="site:1:2026") == (first, False)
+    assert outbox.counts() == {"pending": 0, "running": 0, "done": 1, "dead": 0}
+    assert outbox.get(first).payload == {"n": 1}
+
+
+def test_enqueue_joins_the_callers_transaction(engine, outbox):
+    from bridge.outbox import enqueue
+
+    with pytest.raises(RuntimeError):
+        with engine.begin() as conn:
+            enqueue(conn, "t.kind", {}, key="rolled-back")
+            raise RuntimeError("the caller's work failed")
+    assert outbox.list() == []
+
+
+def test_claimed_job_is_not_claimed_twice_until_its_lease_expires(engine, outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    [job] = outbox.claim("w1", 10)
+    assert (job.id, job.state, job.attempts, job.worker) == (job_id, "running", 1, "w1")
+    assert outbox.claim("w2", 10) == []
+    expire_leases(engine)
+    [again] = outbox.claim("w2", 10)
+    assert (again.id, again.attempts, again.worker) == (job_id, 2, "w2")
+    # The first worker finishing late must not overwrite the new owner's state.
+    assert outbox.complete(job, "w1") is False
+    assert outbox.get(job_id).state == "running"
+    assert outbox.complete(again, "w2") is True
+    assert outbox.get(job_id).state == "done"
+
+
+def test_renewed_lease_keeps_a_slow_job(engine, outbox):
+    outbox.enqueue("t.kind", {}, key="k")
+    [job] = outbox.claim("w1", 10)
+    expire_leases(engine)
+    assert outbox.renew("w1", [job.id]) == 1
+    assert outbox.claim("w2", 10) == []
+
+
+def test_failure_backs_off_exponentially_and_keeps_the_error(outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    [job] = outbox.claim("w", 10)
+    before = utcnow()
+    assert outbox.fail(job, "w", ValueError("Discourse said no"), rng=random.Random(1)) == "pending"
+    stored = outbox.get(job_id)
+    assert stored.state == "pending" and stored.attempts == 1
+    assert "ValueError: Discourse said no" in stored.last_error
+    assert before <= stored.run_after <= before + dt.timedelta(seconds=10.5)
+    assert outbox.claim("w", 10) == []  # not due yet
+
+
+def test_retry_later_is_honoured(outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    [job] = outbox.claim("w", 10)
+    before = utcnow()
+    outbox.fail(job, "w", RetryLater(120, "429 from Discourse"))
+    stored = outbox.get(job_id)
+    assert before + dt.timedelta(seconds=119) <= stored.run_after <= before + dt.timedelta(seconds=121)
+    assert "429 from Discourse" in stored.last_error
+
+
+def test_permanent_failure_dead_letters_at_once(outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    [job] = outbox.claim("w", 10)
+    assert outbox.fail(job, "w", PermanentFailure("title is too short")) == "dead"
+    stored = outbox.get(job_id)
+    assert stored.state == "dead" and "title is too short" in stored.last_error
+
+
+def test_dead_letter_after_max_attempts_then_operator_retry(engine, outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    for attempt in range(1, FAST.max_attempts + 1):
+        make_due(engine)
+        [job] = outbox.claim("w", 10)
+        assert job.attempts == attempt
+        outbox.fail(job, "w", ConnectionError(f"refused #{attempt}"))
+    stored = outbox.get(job_id)
+    assert stored.state == "dead"
+    assert "refused #3" in stored.last_error
+    assert outbox.retry(all_dead=True) == [job_id]
+    [job] = outbox.claim("w", 10)
+    assert job.attempts == 1
+
+
+def test_retry_by_id_ignores_done_and_unknown_jobs(outbox):
+    done_id, _ = outbox.enqueue("t.kind", {}, key="done")
+    [job] = outbox.claim("w", 10)
+    outbox.complete(job, "w")
+    assert outbox.retry([done_id, 9999]) == []
+
+
+def test_job_that_kills_every_worker_is_dead_lettered(engine, outbox):
+    job_id, _ = outbox.enqueue("t.kind", {}, key="k")
+    for _ in range(FAST.max_attempts):
+        expire_leases(engine)
+        assert outbox.claim("w", 10)  # each time the worker "dies" holding it
+    expire_leases(engine)
+    assert outbox.claim("w", 10) == []
+    stored = outbox.get(job_id)
+    assert stored.state == "dead" and "worker lost" in stored.last_error
+
+
+def test_jobs_run_in_order_of_due_time(outbox):
+    later = utcnow() - dt.timedelta(seconds=5)
+    earlier = utcnow() - dt.timedelta(seconds=50)
+    a, _ = outbox.enqueue("t.kind", {}, key="a", run_after=later)
+    b, _ = outbox.enqueue("t.kind", {}, key="b", run_after=earlier)
+    assert [j.id for j in outbox.claim("w", 10)] == [b, a]
+
+
+def test_worker_threads_run_every_job_exactly_once(outbox):
+    ran = Counter()
+    lock = threading.Lock()
+
+    def handler(job):
+        with lock:
+            ran[job.payload["n"]] += 1
+
+    for n in range(200):
+        outbox.enqueue("t.count", {"n": n}, key=f"count-{n}")
+    worker = Worker(outbox, {"t.count": handler}, threads=4)
+    threads = worker.start()
+    deadline = utcnow() + dt.timedelta(seconds=30)
+    while outbox.counts()["done"] < 200 and utcnow() < deadline:
+        threading.Event().wait(0.05)
+    worker.stop(threads)
+    assert outbox.counts()["done"] == 200
+    assert ran == Counter({n: 1 for n in range(200)})
+
+
+def test_worker_records_handler_errors_and_unknown_kinds(outbox):
+    def broken(job):
+        raise RuntimeError("wiki is read-only")
+
+    a, _ = outbox.enqueue("t.broken", {}, key="a")
+    b, _ = outbox.enqueue("t.nobody-handles-this", {}, key="b")
+    Worker(outbox, {"t.broken": broken}).run_once()
+    assert "wiki is read-only" in outbox.get(a).last_error
+    assert "no handler for job kind 't.nobody-handles-this'" in outbox.get(b).last_error
+    assert outbox.get(a).state == outbox.get(b).state == "pending"
+
+
+def test_stopping_worker_gives_back_jobs_it_had_not_started(outbox):
+    for n in range(3):
+        outbox.enqueue("t.kind", {}, key=f"k{n}")
+    worker = Worker(outbox, {})
+    worker.handlers["t.kind"] = lambda job: worker.stopping.set()
+    assert worker.run_once() == 1
+    states = sorted((j.state, j.attempts) for j in outbox.list())
+    assert states == [("done", 1), ("pending", 0), ("pending", 0)]
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 30])
+def test_backoff_is_bounded_and_jittered(attempt):
+    rng = random.Random(attempt)
+    delays = [backoff_delay(attempt, 2, 3600, rng) for _ in range(200)]
+    ceiling = min(3600, 2 * 2 ** (attempt - 1))
+    assert all(0 <= d <= ceiling for d in delays)
+    assert len(set(delays)) > 150  # spread out, not synchronized
