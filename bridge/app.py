@@ -1,0 +1,59 @@
+"""The Flask application factory: every HTTP entry point of the bridge is registered here."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+import structlog
+from flask import Flask, Response, g, jsonify, request
+
+from bridge import metrics, store
+from bridge.config import Settings
+from bridge.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
+    app = Flask("space_bridge")
+    app.config["SECRET_KEY"] = settings.bridge.secret_key.get_secret_value()
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = settings.bridge.public_url.startswith("https://")
+    engine = engine or store.make_engine(settings.bridge.database_url)
+    outbox = Outbox(engine, settings.outbox)
+    app.extensions["space_bridge"] = {"settings": settings, "engine": engine, "outbox": outbox}
+
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response):
+        endpoint = request.endpoint or "unknown"
+        metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=request.method, status=response.status_code).inc()
+        metrics.HTTP_LATENCY.labels(endpoint=endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        """200 when the database answers and its schema is current; 503 says what is wrong."""
+        try:
+            with store.reader(engine) as conn:
+                conn.execute(sa.text("SELECT 1"))
+            current, head = store.current_revision(engine), store.head_revision(engine)
+        except Exception as exc:  # noqa: BLE001 - any failure is an unhealthy database
+            log.warning("healthz.database_unreachable", error=str(exc).splitlines()[0])
+            return jsonify(status="error", database="unreachable"), 503
+        if current != head:
+            return jsonify(status="error", database="schema not migrated",
+                           hint="run: space-bridge db upgrade", current=current, expected=head), 503
+        return jsonify(status="ok", database="ok", schema=current)
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = metrics.render(outbox)
+        return Response(body, content_type=content_type)
+
+    return app

@@ -1,0 +1,227 @@
+"""The `space-bridge` command: configuration checks, database, service, worker and outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from bridge import config as config_mod
+
+
+def _load(ctx: click.Context) -> config_mod.Settings:
+    path = ctx.find_root().params.get("config_path")
+    try:
+        settings = config_mod.load(path)
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _prepare_process(settings)
+    return settings
+
+
+def _prepare_process(settings: config_mod.Settings) -> None:
+    """Logging, and the shared metrics directory before prometheus_client is first imported."""
+    if "prometheus_client" not in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics_dir = Path(settings.bridge.state_dir) / "metrics"
+        try:
+            metrics_dir.mkdir(parents=True, exist_ok=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        except OSError as exc:
+            click.echo(f"warning: metrics of other processes are not shared: cannot create {metrics_dir}: "
+                       f"{exc.strerror}", err=True)
+    from bridge import logs
+
+    logs.configure(settings.bridge.log_format, settings.bridge.log_level)
+
+
+def _engine(settings):
+    from bridge import store
+
+    return store.make_engine(settings.bridge.database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help=f"Configuration file (default: ${config_mod.CONFIG_ENV_VAR} or {config_mod.DEFAULT_CONFIG_PATH}).")
+@click.version_option(package_name="space-bridge")
+def main(config_path):
+    """Space bridge: Wikimedia login, WordPress-Discourse mirroring and relay for the Space."""
+
+
+# -- config -------------------------------------------------------------------------------
+@main.group("config")
+def config_group():
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.pass_context
+def config_check(ctx, file):
+    """Validate FILE (or the configured file): prints ok, or every problem with its key path."""
+    path = file or ctx.find_root().params.get("config_path")
+    try:
+        config_mod.load(path)
+    except config_mod.ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"{exc.path}: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found", err=True)
+        ctx.exit(1)
+    click.echo("ok")
+
+
+# -- database -----------------------------------------------------------------------------
+@main.group("db")
+def db_group():
+    """The bridge's database schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx):
+    """Create or migrate the schema to the current version (safe to repeat)."""
+    from bridge import store
+
+    engine = _engine(_load(ctx))
+    before = store.current_revision(engine)
+    store.upgrade(engine)
+    after = store.current_revision(engine)
+    click.echo(f"schema at {after}" + ("" if before != after else " (already current)"))
+
+
+@db_group.command("current")
+@click.pass_context
+def db_current(ctx):
+    """Print the schema revision and whether it is current."""
+    from bridge import store
+
+    engine = _engine(_load(ctx))
+    current, head = store.current_revision(engine), store.head_revision(engine)
+    click.echo(f"{current or 'empty'} (head {head})")
+    ctx.exit(0 if current == head else 1)
+
+
+# -- service ------------------------------------------------------------------------------
+@main.command()
+@click.option("--dev", is_flag=True, help="Flask's development server (reloader off); never in production.")
+@click.pass_context
+def serve(ctx, dev):
+    """Answer HTTP: web hooks, login, health and metrics (gunicorn)."""
+    settings = _load(ctx)
+    host, _, port = settings.bridge.listen.rpartition(":")
+    if dev:
+        from bridge.app import create_app
+
+        create_app(settings).run(host=host, port=int(port), debug=False, use_reloader=False, threaded=True)
+        return
+    from bridge.server import run_gunicorn
+
+    run_gunicorn(settings, ctx.find_root().params.get("config_path"))
+
+
+@main.command()
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Job threads (default: outbox.workers).")
+@click.option("--no-scheduler", is_flag=True, help="Do not take part in running periodic jobs.")
+@click.pass_context
+def worker(ctx, threads, no_scheduler):
+    """Run outbox jobs and periodic jobs until SIGTERM or Ctrl-C."""
+    settings = _load(ctx)  # first: it points metrics at the shared directory before they are created
+    from bridge.jobs import handlers, schedule
+    from bridge.outbox import Outbox, Worker
+    from bridge.scheduler import LeaderLease, LeaderScheduler
+
+    engine = _engine(settings)
+    outbox = Outbox(engine, settings.outbox)
+    w = Worker(outbox, handlers(settings, engine), threads=threads)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sched = None
+    if not no_scheduler:
+        sched = LeaderScheduler(LeaderLease(engine, "scheduler", holder=w.name))
+        schedule(sched, settings, engine)
+        sched.start()
+    running = w.start()
+    stop.wait()
+    w.stop(running)
+    if sched:
+        sched.stop()
+
+
+# -- outbox -------------------------------------------------------------------------------
+@main.group("outbox")
+def outbox_group():
+    """Inspect and revive queued work."""
+
+
+@outbox_group.command("list")
+@click.option("--state", type=click.Choice(["pending", "running", "done", "dead"]), default=None)
+@click.option("--kind", default=None, help="Only jobs of this kind.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def outbox_list(ctx, state, kind, limit, as_json):
+    """List jobs, newest first, with their last error."""
+    from bridge.outbox import Outbox
+
+    settings = _load(ctx)
+    ob = Outbox(_engine(settings), settings.outbox)
+    jobs = ob.list(state=state, kind=kind, limit=limit)
+    if as_json:
+        for j in jobs:
+            click.echo(json.dumps({
+                "id": j.id, "kind": j.kind, "key": j.key, "state": j.state, "attempts": j.attempts,
+                "run_after": j.run_after.isoformat() + "Z", "created_at": j.created_at.isoformat() + "Z",
+                "last_error": j.last_error, "payload": j.payload}, ensure_ascii=False))
+        return
+    counts = ob.counts()
+    click.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
+    if not jobs:
+        click.echo("no jobs" + (f" in state {state}" if state else ""))
+        return
+    click.echo(f"{'ID':>8}  {'STATE':<8} {'TRIES':>5}  {'NEXT RUN (UTC)':<19}  {'KIND':<24} KEY")
+    for j in jobs:
+        click.echo(f"{j.id:>8}  {j.state:<8} {j.attempts:>5}  {j.run_after:%Y-%m-%d %H:%M:%S}  {j.kind:<24} {j.key}")
+        if j.last_error:
+            click.echo(f"{'':>10}last error: {j.last_error.splitlines()[-1][:200]}")
+
+
+@outbox_group.command("probe")
+@click.pass_context
+def outbox_probe(ctx):
+    """Queue a job that does nothing: `outbox list` shows it done once a worker runs."""
+    import uuid
+
+    from bridge.outbox import Outbox
+
+    settings = _load(ctx)
+    job_id, _ = Outbox(_engine(settings), settings.outbox).enqueue(
+        "bridge.probe", {"note": "space-bridge outbox probe"}, key=f"probe:{uuid.uuid4()}")
+    click.echo(f"queued probe job {job_id}")
+
+
+@outbox_group.command("retry")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="Revive every dead job.")
+@click.pass_context
+def outbox_retry(ctx, job_ids, all_dead):
+    """Run dead (or backing-off) jobs again now, with a fresh set of attempts."""
+    from bridge.outbox import Outbox
+
+    if bool(job_ids) == all_dead:
+        raise click.UsageError("give job IDs or --all-dead (not both)")
+    settings = _load(ctx)
+    revived = Outbox(_engine(settings), settings.outbox).retry(job_ids, all_dead=all_dead)
+    missing = sorted(set(job_ids) - set(revived))
+    if revived:
+        click.echo(f"queued again: {', '.join(map(str, revived))}")
+    else:
+        click.echo("nothing to retry")
+    if missing:
+        click.echo(f"not retried (unknown, running or already done): {', '.join(map(str, missing))}", err=True)
+        ctx.exit(1)
