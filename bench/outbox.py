@@ -15,22 +15,11 @@ import sys
 import tempfile
 import time
 
-import sqlalchemy as sa
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge import logs, store  # noqa: E402
 from bridge.config import OutboxSettings  # noqa: E402
 from bridge.outbox import Outbox, Worker  # noqa: E402
-
-
-def fresh_postgres(admin_url: str, name: str) -> str:
-    admin = sa.create_engine(store.normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def run(url: str, jobs: int, threads: int) -> dict:
@@ -56,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--postgres", default=os.environ.get(
-        "SPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+        "SPACE_TEST_POSTGRES_URL", "postgresql://space_bridge:space_bridge@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     logs.configure("console", "warning")
     print(f"outbox, no-op handler, {args.jobs} jobs, {os.cpu_count()} cores")
@@ -65,7 +54,7 @@ def main() -> None:
         for threads in (1, 4):
             for name in ("SQLite", "PostgreSQL"):
                 url = (f"sqlite:///{tmp}/bench-{threads}.db" if name == "SQLite"
-                       else fresh_postgres(args.postgres, "space_bridge_bench"))
+                       else store.create_empty_database(args.postgres, "space_bridge_bench"))
                 r = run(url, args.jobs, threads)
                 print(f"{name:<11} {threads:>7} {r['enqueue_per_s']:>15.0f} {r['run_per_s']:>11.0f}", flush=True)
 

@@ -37,21 +37,7 @@ def stack() -> dict:
 
 
 # -- databases ----------------------------------------------------------------------------
-POSTGRES_ADMIN_URL = os.environ.get("SPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _postgres_database(name: str) -> str:
-    """Create an empty PostgreSQL database `name` (dropping any leftover) and return its URL."""
-    import sqlalchemy as sa
-
-    from bridge.store import normalise_url
-
-    admin = sa.create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+POSTGRES_ADMIN_URL = os.environ.get("SPACE_TEST_POSTGRES_URL", "postgresql://space_bridge:space_bridge@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,7 +45,9 @@ def db_url(request, tmp_path) -> str:
     """An empty database of each supported kind; the store's tests run against both."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/bridge.db"
-    return _postgres_database(f"space_bridge_test_{os.getpid()}")
+    from bridge.store import create_empty_database
+
+    return create_empty_database(POSTGRES_ADMIN_URL, f"space_bridge_test_{os.getpid()}")
 
 
 @pytest.fixture
