@@ -1,0 +1,70 @@
+"""Write the bridge's configuration for the local stack (`make run`) from stack.json.
+
+    python deploy/dev/devconfig.py STACK_JSON OUT_YAML
+
+Secrets the bridge owns (its session key, the WordPress web hook secret) are generated once
+and kept in the state directory beside stack.json, so restarts keep sessions and signatures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def kept_secret(state: Path, name: str) -> str:
+    path = state / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def dev_config(stack: dict, state: Path, listen: str) -> dict:
+    wp, mw = stack["wordpress"], stack["mediawiki"]
+    return {
+        "bridge": {
+            "public_url": f"http://{listen}",
+            "secret_key": kept_secret(state, "bridge_secret_key"),
+            "database_url": f"sqlite:///{state}/bridge/space-bridge.db",
+            "listen": listen,
+            "state_dir": str(state / "bridge"),
+            "http_workers": 2,
+            "log_format": "console",
+            "log_level": "info",
+        },
+        "outbox": {"workers": 2, "lease_seconds": 60},
+        "wordpress": {"sites": [{
+            "name": "local",
+            "url": wp["url"],
+            "transport": "rest",
+            "username": wp["admin_user"],
+            "password": wp["app_password"],
+            "webhook_secret": kept_secret(state, "wordpress_webhook_secret"),
+        }]},
+        "mediawiki": {
+            "api_url": mw["api_url"],
+            "username": mw["bot_user"],
+            "password": mw["bot_password"],
+        },
+    }
+
+
+def main() -> None:
+    stack_json, out = Path(sys.argv[1]), Path(sys.argv[2])
+    listen = os.environ.get("SPACE_DEV_BRIDGE_LISTEN", "127.0.0.1:8090")
+    config = dev_config(json.loads(stack_json.read_text()), stack_json.parent.resolve(), listen)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Written by deploy/dev/devconfig.py for `make run`; edits are overwritten.\n"
+    out.write_text(text + yaml.safe_dump(config, sort_keys=False))
+    out.chmod(0o600)
+
+
+if __name__ == "__main__":
+    main()

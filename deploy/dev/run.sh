@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make run`: start the local stack (real WordPress, MediaWiki, IRC) and the bridge (serve +
+# worker, SQLite), print the URLs, and stop everything on Ctrl-C.  `make stop` (run.sh stop)
+# stops the same processes from another terminal.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+state=${SPACE_DEV_STATE:-$repo/.dev}
+export SPACE_DEV_STATE=$state
+bin=$repo/.venv/bin
+listen=${SPACE_DEV_BRIDGE_LISTEN:-127.0.0.1:8090}
+config=$state/space.yaml
+rundir=$state/run
+mkdir -p "$rundir" "$state/logs"
+
+stop_bridge() {
+  local pidfile pid
+  for pidfile in "$rundir"/bridge-*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+stop_all() {
+  echo "run.sh: stopping the bridge and the local stack"
+  stop_bridge
+  bash "$repo/deploy/dev/stack.sh" down
+}
+
+if [ "${1:-run}" = stop ]; then
+  stop_all
+  exit 0
+fi
+
+bash "$repo/deploy/dev/stack.sh" up
+"$bin/python" "$repo/deploy/dev/devconfig.py" "$state/stack.json" "$config"
+"$bin/space-bridge" config check "$config"
+"$bin/space-bridge" --config "$config" db upgrade
+
+stop_bridge  # a bridge left over from an earlier run would hold the port
+trap 'stop_all; exit 0' INT TERM
+for cmd in serve worker; do
+  setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/logs/bridge-$cmd.log" 2>&1 &
+  echo $! >"$rundir/bridge-$cmd.pid"
+done
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://$listen/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+if ! curl -fsS "http://$listen/healthz" >/dev/null; then
+  echo "run.sh: the bridge did not become healthy; see $state/logs/bridge-serve.log" >&2
+  stop_all
+  exit 1
+fi
+
+wp_url=$("$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["wordpress"]["url"])' "$state/stack.json")
+mw_url=$("$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mediawiki"]["url"])' "$state/stack.json")
+irc=$("$bin/python" -c 'import json,sys; i=json.load(open(sys.argv[1]))["irc"]; print(f"{i[\"host\"]}:{i[\"port\"]}")' "$state/stack.json")
+cat <<EOT
+
+Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
+  bridge     http://$listen/healthz   http://$listen/metrics
+  WordPress  $wp_url/   (log in at $wp_url/wp-login.php; credentials in $state/stack.json)
+  MediaWiki  $mw_url/
+  IRC        $irc
+  config     $config
+  logs       $state/logs/
+EOT
+
+# Wait for Ctrl-C; if a bridge process dies, say so and stop the rest.
+while :; do
+  for cmd in serve worker; do
+    pid=$(cat "$rundir/bridge-$cmd.pid" 2>/dev/null || echo 0)
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run.sh: bridge $cmd stopped unexpectedly; see $state/logs/bridge-$cmd.log" >&2
+      stop_all
+      exit 1
+    fi
+  done
+  sleep 1 &
+  wait $! || true
+done
