@@ -1,0 +1,509 @@
+"""MediaWiki client: log in with a bot password, add to pages, read them back.
+
+Built on mwclient 0.11 (:class:`mwclient.Site`), configured and extended for the bridge:
+
+* **maxlag on every request.**  mwclient 0.11 only sends its ``max_lag`` to ``index.php``
+  (``Site.raw_index``); API calls go out without it.  :class:`_Site` adds ``maxlag`` to every
+  API call, as https://www.mediawiki.org/wiki/Manual:Maxlag_parameter asks of bots.
+* **Back-off.**  When the servers lag, MediaWiki answers the error ``maxlag`` with the headers
+  ``X-Database-Lag`` and ``Retry-After`` (ApiMain::checkMaxLag()).  mwclient's ``raw_call``
+  already sleeps on that header: ``Sleeper.sleep(Retry-After)`` waits
+  ``max(Retry-After, retry_timeout * (retries - 1))`` and gives up with
+  ``MaximumRetriesExceeded`` after ``max_retries``.  We bound both (defaults 5 tries,
+  5 s steps instead of mwclient's 25 and 30 s), fill in a missing ``Retry-After`` (mwclient
+  would crash on ``int(None)``) and also retry a ``maxlag`` error whose headers a proxy
+  dropped.  Running out of retries raises :class:`MediaWikiLagError` (retryable).
+* **Typed errors** (:class:`MediaWikiError` and subclasses), each with ``retryable`` so the
+  outbox can decide: a protected page or a block is final, a read-only wiki, lag, an edit
+  conflict or a server error is worth retrying.
+* **Secrets.**  mwclient's ``MaximumRetriesExceeded`` carries the request data as its args,
+  which for a login includes ``lgpassword`` (and for edits the CSRF token); this client never
+  lets such an exception (or its message) out, and scrubs the bot password from every text it
+  raises or logs.
+* **Sessions.**  Logging in is lazy (first operation) and is repeated once if the wiki says
+  the session is gone (``assertuserfailed``) before giving up.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import mwclient
+import mwclient.errors
+import requests
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "EditConflict",
+    "EditResult",
+    "InvalidTitle",
+    "MediaWikiAuthError",
+    "MediaWikiClient",
+    "MediaWikiEditRefused",
+    "MediaWikiError",
+    "MediaWikiLagError",
+    "MediaWikiUnavailable",
+    "PageNotFound",
+    "PageProtected",
+    "Section",
+    "UserBlocked",
+    "WikiReadOnly",
+]
+
+log = logging.getLogger(__name__)
+
+# From the installed distribution rather than `bridge.__version__`: under pytest the test
+# directory tests/bridge can shadow the `bridge` package itself (a namespace package without
+# __version__), while submodules such as this one still import.
+try:
+    VERSION = importlib.metadata.version("space-bridge")
+except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+    VERSION = "0+unknown"
+
+#: Wikimedia's User-Agent policy: "<tool>/<version> (<contact>)"; mwclient appends its own.
+DEFAULT_USER_AGENT = f"space-bridge/{VERSION} (+https://meta.wikimedia.org/wiki/Wikimedia_Space)"
+DEFAULT_MAXLAG = 5
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_TIMEOUT = 5
+#: MediaWiki's own floor for Retry-After on a maxlag error (ApiMain::checkMaxLag).
+_MIN_RETRY_AFTER = 5
+
+
+# ----------------------------------------------------------------------------------------
+# Errors
+
+
+class MediaWikiError(Exception):
+    """A MediaWiki request failed.  ``code``/``info`` are the API's error code and text."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None, info: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.info = info
+
+    def __str__(self) -> str:
+        return f"{self.message} [code {self.code}]" if self.code else self.message
+
+
+class MediaWikiAuthError(MediaWikiError):
+    """The bot password login was refused (wrong name/password, bot password revoked, ...)."""
+
+
+class MediaWikiUnavailable(MediaWikiError):
+    """Network failure, time-out, server error or garbage answer: retry later."""
+
+    retryable = True
+
+
+class MediaWikiLagError(MediaWikiUnavailable):
+    """The wiki's database lag stayed above ``maxlag`` for all our retries: retry later."""
+
+
+class MediaWikiEditRefused(MediaWikiError):
+    """The wiki refused the edit (abuse filter, spam blacklist, captcha, ...)."""
+
+
+class PageProtected(MediaWikiEditRefused):
+    """The page (or its title, or namespace) is protected against our edit."""
+
+
+class UserBlocked(MediaWikiEditRefused):
+    """The bot account is blocked."""
+
+
+class WikiReadOnly(MediaWikiEditRefused):
+    """The wiki is in read-only mode (maintenance): retry later."""
+
+    retryable = True
+
+
+class EditConflict(MediaWikiEditRefused):
+    """Someone else edited the page meanwhile: retry (re-read first if it matters)."""
+
+    retryable = True
+
+
+class PageNotFound(MediaWikiError):
+    """The page does not exist."""
+
+
+class InvalidTitle(MediaWikiError):
+    """Not a valid page title."""
+
+
+# ----------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did: ``revision_id`` is the new revision (None when nothing changed)."""
+
+    title: str
+    page_id: int | None
+    revision_id: int | None
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section heading of a page, as the parser sees it.
+
+    ``level`` is 2 for ``== h ==``; ``heading`` is plain text; ``index`` is the section
+    number used by ``action=edit&section=`` (a string, "T-1" for transcluded sections).
+    """
+
+    level: int
+    heading: str
+    anchor: str
+    index: str
+
+
+# ----------------------------------------------------------------------------------------
+# mwclient, extended
+
+
+class _Site(mwclient.Site):
+    """mwclient.Site that sends ``maxlag`` on every API call and retries a maxlag error
+    that came without mwclient's trigger header."""
+
+    def raw_api(self, action, http_method="POST", retry_on_error=True, *args, **kwargs):
+        kwargs.setdefault("maxlag", self.max_lag)
+        sleeper = self.sleepers.make()
+        while True:
+            info = super().raw_api(action, http_method, retry_on_error, *args, **kwargs)
+            error = info.get("error") if isinstance(info, dict) else None
+            if not (isinstance(error, dict) and error.get("code") == "maxlag"):
+                return info
+            # Normally raw_call() already slept on X-Database-Lag; we only get here if the
+            # header was lost on the way.
+            self.last_lag = error.get("lag")
+            log.warning("MediaWiki database lag %ss exceeds maxlag %s; backing off", error.get("lag"), self.max_lag)
+            sleeper.sleep(_MIN_RETRY_AFTER)
+
+
+def _response_hook(site_ref: dict):
+    """requests response hook: note database lag, and make sure mwclient can read Retry-After."""
+
+    def hook(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        lag = resp.headers.get("X-Database-Lag")
+        if lag is not None:
+            site = site_ref.get("site")
+            if site is not None:
+                site.last_lag = lag
+            retry_after = resp.headers.get("Retry-After", "")
+            if not retry_after.strip().isdigit():
+                resp.headers["Retry-After"] = str(_MIN_RETRY_AFTER)
+            log.warning("MediaWiki database lag %ss; waiting (Retry-After %ss)", lag, resp.headers["Retry-After"])
+        return resp
+
+    return hook
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def _split_api_url(api_url: str) -> tuple[str, str, str, str]:
+    """``https://host/w/api.php`` -> (scheme, host, path "/w/", ext ".php")."""
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL of api.php: {api_url!r}")
+    directory, _, script = parts.path.rpartition("/")
+    if not script.startswith("api"):
+        raise ValueError(f"the API URL must end in api.php (or api.<ext>): {api_url!r}")
+    return parts.scheme, parts.netloc, directory + "/", script[len("api"):]
+
+
+# ----------------------------------------------------------------------------------------
+# The public client
+
+
+class MediaWikiClient:
+    """Edits and reads pages of one MediaWiki wiki as a bot.
+
+    Args:
+        api_url: the wiki's ``api.php``, e.g. ``https://meta.wikimedia.org/w/api.php``.
+        username: the bot password's login name, ``User@botname``.
+        password: the bot password (from Special:BotPasswords).  Never logged.
+        user_agent: a descriptive User-Agent with the tool name/version and a contact
+            (URL or e-mail), per https://meta.wikimedia.org/wiki/User-Agent_policy;
+            mwclient appends its own name and version.
+        maxlag: seconds of database lag above which the wiki should refuse our requests
+            (sent with every request; 5 is what Wikimedia asks of bots).
+        timeout: seconds to wait for each HTTP request.
+        max_retries: how many times to retry a request that met lag, a server error or a
+            network failure before raising.
+        retry_timeout: seconds added to the wait for each further retry (the wait is at
+            least the server's ``Retry-After``).
+
+    Use :meth:`from_host` to build the API URL from host, path and scheme.  No request is
+    made until the first operation (or :meth:`login`).
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        username: str,
+        password: str,
+        user_agent: str = DEFAULT_USER_AGENT,
+        maxlag: int = DEFAULT_MAXLAG,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_timeout: int = DEFAULT_RETRY_TIMEOUT,
+    ):
+        self.api_url = api_url
+        self._scheme, self._host, self._path, self._ext = _split_api_url(api_url)
+        self.username = username
+        self._password = password
+        self.user_agent = user_agent
+        self.maxlag = maxlag
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_timeout = retry_timeout
+        self._site: _Site | None = None
+
+    @classmethod
+    def from_host(cls, host: str, username: str, password: str, *, path: str = "/w/", scheme: str = "https",
+                  **kwargs: Any) -> MediaWikiClient:
+        """Build from mwclient-style parts: ``from_host("meta.wikimedia.org", ...)``."""
+        if not path.endswith("/"):
+            path += "/"
+        return cls(f"{scheme}://{host}{path}api.php", username, password, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<MediaWikiClient {self.api_url} as {self.username!r}>"
+
+    def __enter__(self) -> MediaWikiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._site is not None:
+            self._site.connection.close()
+            self._site = None
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _scrub(self, text: Any) -> str:
+        text = str(text)
+        return text.replace(self._password, "[redacted]") if self._password else text
+
+    def _on_wait(self, sleeper: Any, retries: int, args: Any) -> None:
+        # mwclient passes the request data as `args` (a login's includes the password): never log it.
+        log.info("MediaWiki %s: retry %d of %d", self._host, retries, self.max_retries)
+
+    def _new_site(self) -> _Site:
+        site_ref: dict = {}
+        site = _Site(
+            self._host,
+            path=self._path,
+            ext=self._ext,
+            scheme=self._scheme,
+            clients_useragent=self.user_agent,
+            max_lag=self.maxlag,
+            max_retries=self.max_retries,
+            retry_timeout=self.retry_timeout,
+            wait_callback=self._on_wait,
+            connection_options={"timeout": self.timeout},
+            force_login=True,
+            do_init=False,
+        )
+        site.last_lag = None
+        site_ref["site"] = site
+        site.connection.hooks["response"].append(_response_hook(site_ref))
+        return site
+
+    def login(self) -> None:
+        """Log in with the bot password (again, if already logged in)."""
+        if self._site is not None:
+            self._site.connection.close()
+        self._site = None
+        site = self._new_site()
+        # Errors are built inside the except blocks but raised after them, so they carry no
+        # __context__: mwclient's exceptions may hold the request data, password included.
+        error: MediaWikiError | None = None
+        try:
+            site.login(self.username, self._password)
+        except mwclient.errors.LoginError as exc:
+            error = MediaWikiAuthError(
+                self._scrub(f"MediaWiki login as {self.username!r} refused: {exc.info}"),
+                code=str(exc.code), info=self._scrub(exc.info),
+            )
+        except Exception as exc:  # noqa: BLE001 - mapped, see above
+            error = self._map_error(exc, "login", site)
+        if error is not None:
+            site.connection.close()
+            raise error
+        if not site.logged_in:
+            raise MediaWikiAuthError(f"MediaWiki login as {self.username!r} did not create a session")
+        self._site = site
+
+    def _ensure_site(self) -> _Site:
+        if self._site is None:
+            self.login()
+        assert self._site is not None
+        return self._site
+
+    def _map_error(self, exc: BaseException, what: str, site: _Site | None) -> MediaWikiError:
+        """Any exception from mwclient/requests -> a MediaWikiError without secrets."""
+        prefix = f"MediaWiki {self._host} {what}"
+        if isinstance(exc, MediaWikiError):
+            return exc
+        if isinstance(exc, mwclient.errors.MaximumRetriesExceeded):
+            lag = getattr(site, "last_lag", None)
+            if lag is not None:
+                return MediaWikiLagError(f"{prefix}: database lag ({lag}s) above maxlag {self.maxlag} "
+                                         f"for {self.max_retries} retries", code="maxlag")
+            return MediaWikiUnavailable(f"{prefix}: gave up after {self.max_retries} retries")
+        if isinstance(exc, mwclient.errors.APIError):
+            code, info = exc.code, self._scrub(exc.info)
+            if code == "readonly":
+                return WikiReadOnly(f"{prefix}: wiki is read-only: {info}", code=code, info=info)
+            if code in ("missingtitle", "nosuchpageid"):
+                return PageNotFound(f"{prefix}: no such page", code=code, info=info)
+            if code in ("invalidtitle", "invalid-title"):
+                return InvalidTitle(f"{prefix}: {info}", code=code, info=info)
+            if code in ("blocked", "autoblocked"):
+                return UserBlocked(f"{prefix}: {info}", code=code, info=info)
+            if code in ("assertuserfailed", "assertbotfailed", "assertnameduserfailed", "notloggedin",
+                        "badtoken", "mustbeloggedin"):
+                return MediaWikiAuthError(f"{prefix}: session lost: {info}", code=code, info=info)
+            if code and code.startswith("internal_api_error"):
+                return MediaWikiUnavailable(f"{prefix}: {info}", code=code, info=info)
+            return MediaWikiError(f"{prefix}: {info}", code=code, info=info)
+        if isinstance(exc, mwclient.errors.ProtectedPageError):
+            code = exc.code or "protectedpage"
+            info = self._scrub(exc.info) if exc.info else "the bot may not edit this page"
+            return PageProtected(f"{prefix}: page is protected: {info}", code=code, info=info)
+        if isinstance(exc, mwclient.errors.UserBlocked):
+            return UserBlocked(f"{prefix}: the bot account is blocked", code="blocked")
+        if isinstance(exc, mwclient.errors.AssertUserFailedError):
+            return MediaWikiAuthError(f"{prefix}: not logged in (session lost)", code="assertuserfailed")
+        if isinstance(exc, mwclient.errors.InsufficientPermission):
+            return MediaWikiEditRefused(f"{prefix}: insufficient permission", code="permissiondenied")
+        if isinstance(exc, mwclient.errors.InvalidPageTitle):
+            return InvalidTitle(f"{prefix}: invalid title: {self._scrub(exc)}", code="invalidtitle")
+        if isinstance(exc, mwclient.errors.EditError):
+            detail = exc.args[1] if len(exc.args) > 1 else None
+            if isinstance(detail, str):  # editconflict: EditError(page, summary, info)
+                return EditConflict(f"{prefix}: edit conflict", code="editconflict")
+            return MediaWikiEditRefused(f"{prefix}: edit failed: {self._scrub(detail)}", code="editfailure")
+        if isinstance(exc, mwclient.errors.InvalidResponse):
+            return MediaWikiUnavailable(f"{prefix}: the server did not answer JSON (is {self.api_url} right?)")
+        if isinstance(exc, mwclient.errors.APIDisabledError):
+            return MediaWikiError(f"{prefix}: the API is disabled on this wiki", code="apidisabled")
+        if isinstance(exc, requests.HTTPError):
+            status = exc.response.status_code if exc.response is not None else None
+            if status is not None and (status >= 500 or status == 429):
+                return MediaWikiUnavailable(f"{prefix}: HTTP {status}")
+            return MediaWikiError(f"{prefix}: HTTP {status}")
+        if isinstance(exc, requests.Timeout):
+            return MediaWikiUnavailable(f"{prefix}: timed out after {self.timeout}s")
+        if isinstance(exc, requests.RequestException):
+            return MediaWikiUnavailable(self._scrub(f"{prefix}: {type(exc).__name__}: {exc}"))
+        if isinstance(exc, mwclient.errors.MwClientError):
+            return MediaWikiError(self._scrub(f"{prefix}: {type(exc).__name__}: {exc}"))
+        return MediaWikiError(self._scrub(f"{prefix}: {type(exc).__name__}: {exc}"))
+
+    def _run(self, what: str, operation):
+        """Run operation(site), logging in first; on a lost session log in again once."""
+        for attempt in (1, 2):
+            site = self._ensure_site()
+            site.last_lag = None
+            try:
+                return operation(site)
+            except Exception as exc:  # noqa: BLE001 - mapped below, never chained
+                error = self._map_error(exc, what, site)
+            if isinstance(error, MediaWikiAuthError) and attempt == 1:
+                log.info("MediaWiki %s: session lost, logging in again", self._host)
+                self._site = None
+                continue
+            raise error
+        raise AssertionError("unreachable")
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def _edit(self, what: str, title: str, create: bool, do_edit) -> EditResult:
+        """Run do_edit(page, extra_params) on a fresh Page (so no stale base revision)."""
+        extra = {} if create else {"nocreate": "1"}
+
+        def operation(site: _Site) -> EditResult:
+            page = site.pages[title]
+            result = do_edit(page, extra)
+            changed = "nochange" not in result
+            return EditResult(
+                title=result.get("title", page.name),
+                page_id=result.get("pageid"),
+                revision_id=result.get("newrevid") if changed else None,
+                changed=changed,
+            )
+
+        return self._run(f"{what} {title!r}", operation)
+
+    def append_section(self, title: str, heading: str, text: str, summary: str, *, create: bool = True) -> EditResult:
+        """Add a new section ``== heading ==`` with ``text`` at the end of a page
+        (``action=edit&section=new&sectiontitle=heading``).
+
+        The page is created if it does not exist (unless ``create=False``, which raises
+        PageNotFound instead).
+        """
+        return self._edit(
+            "append section to", title, create,
+            lambda page, extra: page.edit(text, summary=summary, section="new", sectiontitle=heading, **extra),
+        )
+
+    def append_text(self, title: str, text: str, summary: str, *, create: bool = True) -> EditResult:
+        """Add wikitext at the end of a page (``appendtext``; no separator is added: start
+        ``text`` with a newline to begin a new line)."""
+        return self._edit("append to", title, create, lambda page, extra: page.append(text, summary=summary, **extra))
+
+    def prepend_text(self, title: str, text: str, summary: str, *, create: bool = True) -> EditResult:
+        """Add wikitext at the start of a page (``prependtext``; end ``text`` with a newline
+        to keep it apart)."""
+        return self._edit("prepend to", title, create, lambda page, extra: page.prepend(text, summary=summary, **extra))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_wikitext(self, title: str) -> str:
+        """The current wikitext of a page; PageNotFound if it does not exist."""
+
+        def operation(site: _Site) -> str:
+            page = site.pages[title]
+            if not page.exists:
+                raise PageNotFound(f"MediaWiki {self._host}: no page {title!r}", code="missingtitle")
+            return page.text(cache=False)
+
+        return self._run(f"read {title!r}", operation)
+
+    def page_exists(self, title: str) -> bool:
+        return self._run(f"look up {title!r}", lambda site: site.pages[title].exists)
+
+    def sections(self, title: str) -> list[Section]:
+        """The section headings of a page, in order; PageNotFound if it does not exist."""
+
+        def operation(site: _Site) -> list[Section]:
+            info = site.get("parse", page=title, prop="sections", redirects=1)
+            return [
+                Section(
+                    level=int(s["level"]),
+                    heading=html.unescape(_TAG_RE.sub("", s["line"])).strip(),
+                    anchor=s.get("anchor", ""),
+                    index=str(s.get("index", "")),
+                )
+                for s in info["parse"]["sections"]
+            ]
+
+        return self._run(f"list sections of {title!r}", operation)

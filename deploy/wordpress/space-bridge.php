@@ -1,0 +1,172 @@
+<?php
+/**
+ * Plugin Name: Space Bridge
+ * Description: WordPress side of space-bridge, the glue between this site, Discourse, the wikis and chat.
+ * Version:     0.1.0
+ * Author:      Wikimedia Space maintainers
+ * License:     GPL-3.0-or-later
+ *
+ * A must-use plugin: copy this file into wp-content/mu-plugins/ (the dev stack does so on
+ * every `deploy/dev/stack.sh up`). It has no settings page and no database tables of its own.
+ *
+ * Sections (each self-contained; add new ones at the end, with a section comment):
+ *
+ *   1. Post meta the bridge owns   - registers the _space_bridge_* keys for REST and XML-RPC.
+ *   2. XML-RPC parity              - gives wp.getPost/wp.getPosts the rendered title, content
+ *                                    and excerpt that the REST API returns, and the real status.
+ *
+ * The Python side is bridge/clients/wordpress.py; META_FIELDS there must list the same keys
+ * as meta_fields() here.
+ *
+ * Requires WordPress >= 5.7 (REST `modified_after`) and PHP >= 7.4.
+ */
+
+namespace SpaceBridge;
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+const VERSION = '0.1.0';
+
+/* ---------------------------------------------------------------------------------------
+ * 1. Post meta the bridge owns
+ *
+ * Every key starts with META_PREFIX. Values are single strings (an int as decimal digits,
+ * JSON as text, times as ISO 8601 UTC); "" means unset. The bridge writes them over the
+ * REST API (`meta` of /wp/v2/posts/<id>) or over XML-RPC (`custom_fields` of wp.editPost).
+ *
+ * The leading underscore makes the keys "protected" (is_protected_meta(), wp-includes/meta.php):
+ * they do not show in the editor's Custom Fields box, so an editor's stale form cannot
+ * overwrite what the bridge wrote. Protected meta is refused over XML-RPC unless an
+ * `auth_callback` allows it: map_meta_cap() (wp-includes/capabilities.php, 'edit_post_meta')
+ * starts from ! is_protected_meta() and then applies the auth_post_meta_{$key}_for_post
+ * filter that register_meta() installs for the callback. The user must in any case be able
+ * to edit the post itself (map_meta_cap checks edit_post first).
+ * ------------------------------------------------------------------------------------- */
+
+const META_PREFIX = '_space_bridge_';
+
+/**
+ * The bridge's meta fields: name (without prefix) => description.
+ *
+ * @return array<string, string>
+ */
+function meta_fields() {
+	return array(
+		'topic_id'    => 'Id of the Discourse topic that mirrors this post.',
+		'topic_url'   => 'Address of the Discourse topic that mirrors this post.',
+		'reply_count' => 'Number of replies in that topic at the last sync (decimal digits).',
+		'replies'     => 'Latest replies of that topic shown under the post (JSON text).',
+		'synced_at'   => 'When the bridge last synced this post (ISO 8601, UTC).',
+	);
+}
+
+/**
+ * Post types whose posts the bridge mirrors. Filter `space_bridge_post_types` to add some.
+ *
+ * @return string[]
+ */
+function post_types() {
+	return (array) apply_filters( 'space_bridge_post_types', array( 'post' ) );
+}
+
+/**
+ * Whether the current user may read and write the bridge's meta of a post.
+ *
+ * Signature of an auth_{$object_type}_meta_{$meta_key}_for_{$subtype} filter.
+ *
+ * @param bool   $allowed   Result so far (false for protected keys).
+ * @param string $meta_key  Meta key.
+ * @param int    $object_id Post id.
+ * @return bool
+ */
+function can_edit_meta( $allowed, $meta_key, $object_id ) {
+	return current_user_can( 'edit_posts' );
+}
+
+function register_meta_keys() {
+	foreach ( post_types() as $post_type ) {
+		foreach ( meta_fields() as $name => $description ) {
+			register_post_meta(
+				$post_type,
+				META_PREFIX . $name,
+				array(
+					'type'          => 'string',
+					'description'   => $description,
+					'single'        => true,
+					'show_in_rest'  => true,
+					'auth_callback' => __NAMESPACE__ . '\\can_edit_meta',
+				)
+			);
+		}
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\register_meta_keys' );
+
+/* ---------------------------------------------------------------------------------------
+ * 2. XML-RPC parity
+ *
+ * wp.getPost and wp.getPosts return the raw post_title/post_content/post_excerpt and report
+ * scheduled ('future') posts as 'publish' (wp_xmlrpc_server::_prepare_post(),
+ * wp-includes/class-wp-xmlrpc-server.php). The REST API returns rendered fields. To give the
+ * bridge the same post over both APIs, add a `space_bridge` struct to each XML-RPC post with
+ * the fields computed exactly as WP_REST_Posts_Controller::prepare_item_for_response() does
+ * (wp-includes/rest-api/endpoints/class-wp-rest-posts-controller.php). Its presence also
+ * tells the bridge that this plugin (and so its meta) is loaded.
+ * ------------------------------------------------------------------------------------- */
+
+/**
+ * Title format for password-protected posts: the bare title, as the REST API uses.
+ *
+ * @return string
+ */
+function bare_title_format() {
+	return '%s';
+}
+
+/**
+ * Filter `xmlrpc_prepare_post`.
+ *
+ * @param array $_post  The post struct being returned.
+ * @param array $post   The post, as an array (get_post( ..., ARRAY_A )).
+ * @return array
+ */
+function xmlrpc_rendered_fields( $_post, $post ) {
+	$wp_post = get_post( $post['ID'] );
+	if ( ! $wp_post ) {
+		return $_post;
+	}
+
+	$previous        = isset( $GLOBALS['post'] ) ? $GLOBALS['post'] : null;
+	$GLOBALS['post'] = $wp_post;
+	setup_postdata( $wp_post );
+
+	add_filter( 'protected_title_format', __NAMESPACE__ . '\\bare_title_format' );
+	$title = get_the_title( $wp_post->ID );
+	remove_filter( 'protected_title_format', __NAMESPACE__ . '\\bare_title_format' );
+
+	$locked = post_password_required( $wp_post );
+	/** This filter is documented in wp-includes/post-template.php */
+	$content = $locked ? '' : apply_filters( 'the_content', $wp_post->post_content );
+	/** This filter is documented in wp-includes/post-template.php */
+	$excerpt = apply_filters( 'get_the_excerpt', $wp_post->post_excerpt, $wp_post );
+	/** This filter is documented in wp-includes/post-template.php */
+	$excerpt = $locked ? '' : apply_filters( 'the_excerpt', $excerpt );
+
+	$_post['space_bridge'] = array(
+		'version' => VERSION,
+		'status'  => $wp_post->post_status,
+		'title'   => $title,
+		'content' => $content,
+		'excerpt' => $excerpt,
+	);
+
+	$GLOBALS['post'] = $previous;
+	if ( $previous instanceof \WP_Post ) {
+		setup_postdata( $previous );
+	}
+
+	return $_post;
+}
+add_filter( 'xmlrpc_prepare_post', __NAMESPACE__ . '\\xmlrpc_rendered_fields', 10, 2 );
