@@ -27,7 +27,6 @@ Built on mwclient 0.11 (:class:`mwclient.Site`), configured and extended for the
 from __future__ import annotations
 
 import html
-import importlib.metadata
 import logging
 import re
 from dataclasses import dataclass
@@ -37,6 +36,8 @@ from urllib.parse import urlsplit
 import mwclient
 import mwclient.errors
 import requests
+
+from bridge.clients import DEFAULT_USER_AGENT
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -58,16 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# From the installed distribution rather than `bridge.__version__`: under pytest the test
-# directory tests/bridge can shadow the `bridge` package itself (a namespace package without
-# __version__), while submodules such as this one still import.
-try:
-    VERSION = importlib.metadata.version("space-bridge")
-except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
-    VERSION = "0+unknown"
-
-#: Wikimedia's User-Agent policy: "<tool>/<version> (<contact>)"; mwclient appends its own.
-DEFAULT_USER_AGENT = f"space-bridge/{VERSION} (+https://meta.wikimedia.org/wiki/Wikimedia_Space)"
 DEFAULT_MAXLAG = 5
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5

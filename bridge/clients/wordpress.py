@@ -48,7 +48,6 @@ caller can remember the ``modified`` value its own write produced.
 from __future__ import annotations
 
 import html
-import importlib.metadata
 import json
 import logging
 import re
@@ -60,6 +59,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 import requests
+
+from bridge.clients import DEFAULT_USER_AGENT
 
 from bridge.clients._xmlrpc_compat import wordpress_xmlrpc
 
@@ -81,15 +82,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# From the installed distribution rather than `bridge.__version__`: under pytest the test
-# directory tests/bridge can shadow the `bridge` package itself (a namespace package without
-# __version__), while submodules such as this one still import.
-try:
-    VERSION = importlib.metadata.version("space-bridge")
-except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
-    VERSION = "0+unknown"
-
-DEFAULT_USER_AGENT = f"space-bridge/{VERSION} (+https://meta.wikimedia.org/wiki/Wikimedia_Space)"
 DEFAULT_TIMEOUT = 30.0
 
 #: Prefix of every post meta key the bridge owns.

@@ -10,7 +10,7 @@ bin=$repo/.venv/bin
 listen=${SPACE_DEV_BRIDGE_LISTEN:-127.0.0.1:8090}
 config=$state/space.yaml
 rundir=$state/run
-mkdir -p "$rundir" "$state/logs"
+mkdir -p "$rundir" "$state/log"
 
 stop_bridge() {
   local pidfile pid
@@ -45,7 +45,7 @@ bash "$repo/deploy/dev/stack.sh" up
 stop_bridge  # a bridge left over from an earlier run would hold the port
 trap 'stop_all; exit 0' INT TERM
 for cmd in serve worker; do
-  setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/logs/bridge-$cmd.log" 2>&1 &
+  setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/log/bridge-$cmd.log" 2>&1 &
   echo $! >"$rundir/bridge-$cmd.pid"
 done
 
@@ -54,7 +54,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 if ! curl -fsS "http://$listen/healthz" >/dev/null; then
-  echo "run.sh: the bridge did not become healthy; see $state/logs/bridge-serve.log" >&2
+  echo "run.sh: the bridge did not become healthy; see $state/log/bridge-serve.log" >&2
   stop_all
   exit 1
 fi
@@ -70,7 +70,7 @@ Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
   MediaWiki  $mw_url/
   IRC        $irc
   config     $config
-  logs       $state/logs/
+  logs       $state/log/
 EOT
 
 # Wait for Ctrl-C; if a bridge process dies, say so and stop the rest.
@@ -78,7 +78,7 @@ while :; do
   for cmd in serve worker; do
     pid=$(cat "$rundir/bridge-$cmd.pid" 2>/dev/null || echo 0)
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "run.sh: bridge $cmd stopped unexpectedly; see $state/logs/bridge-$cmd.log" >&2
+      echo "run.sh: bridge $cmd stopped unexpectedly; see $state/log/bridge-$cmd.log" >&2
       stop_all
       exit 1
     fi

@@ -28,7 +28,11 @@ def runs_table(engine):
 def start_worker(db_url: str, lease: float) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, str(PROC), db_url, str(lease)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, cwd=HERE.parents[1])
-    assert proc.stdout.readline().strip() == "ready"
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"worker process did not start: {line!r}")
     return proc
 
 
