@@ -153,6 +153,26 @@ def worker(ctx, threads, no_scheduler):
         sched.stop()
 
 
+# -- platforms ----------------------------------------------------------------------------
+@main.group("platforms")
+def platforms_group():
+    """The platforms the bridge talks to."""
+
+
+@platforms_group.command("check")
+@click.pass_context
+def platforms_check(ctx):
+    """Log in to each configured platform once and say whether it worked."""
+    from bridge.platforms import check_all
+
+    results = check_all(_load(ctx))
+    for r in results:
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.platform}: {r.detail}")
+    if not results:
+        click.echo("no platforms configured")
+    ctx.exit(0 if all(r.ok for r in results) else 1)
+
+
 # -- outbox -------------------------------------------------------------------------------
 @main.group("outbox")
 def outbox_group():
