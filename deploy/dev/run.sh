@@ -33,9 +33,16 @@ stop_all() {
 }
 
 if [ "${1:-run}" = stop ]; then
+  # Ask a running `make run` to stop everything itself, so it exits cleanly; else stop here.
+  pid=$(cat "$rundir/run.pid" 2>/dev/null || echo 0)
+  if [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   stop_all
   exit 0
 fi
+echo $$ >"$rundir/run.pid"
 
 bash "$repo/deploy/dev/stack.sh" up
 "$bin/python" "$repo/deploy/dev/devconfig.py" "$state/stack.json" "$config"
@@ -44,6 +51,7 @@ bash "$repo/deploy/dev/stack.sh" up
 
 stop_bridge  # a bridge left over from an earlier run would hold the port
 trap 'stop_all; exit 0' INT TERM
+trap 'echo "run.sh: failed; stopping what it started" >&2; stop_all' ERR
 for cmd in serve worker; do
   setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/log/bridge-$cmd.log" 2>&1 &
   echo $! >"$rundir/bridge-$cmd.pid"
@@ -59,9 +67,12 @@ if ! curl -fsS "http://$listen/healthz" >/dev/null; then
   exit 1
 fi
 
-wp_url=$("$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["wordpress"]["url"])' "$state/stack.json")
-mw_url=$("$bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mediawiki"]["url"])' "$state/stack.json")
-irc=$("$bin/python" -c 'import json,sys; i=json.load(open(sys.argv[1]))["irc"]; print(f"{i[\"host\"]}:{i[\"port\"]}")' "$state/stack.json")
+read -r wp_url mw_url irc < <("$bin/python" - "$state/stack.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(s["wordpress"]["url"], s["mediawiki"]["url"], "%s:%s" % (s["irc"]["host"], s["irc"]["port"]))
+PY
+)
 cat <<EOT
 
 Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
