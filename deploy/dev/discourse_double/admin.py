@@ -1,0 +1,302 @@
+"""Endpoints the OpenAPI description does not cover, reproduced from Discourse's source (each
+cites the file it follows), and the double's own admin endpoints under /__double__/."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from urllib.parse import urlsplit
+
+from flask import Response
+
+from . import connect, errors, webhooks
+from .errors import json_error, json_response
+from .serializers import user_json
+from .store import DEFAULT_SITE_SETTINGS, now_iso, setting_type
+
+
+def _admin_or_error(auth):
+    if auth.error is not None:
+        return auth.error
+    if auth.user is None:
+        return errors.not_logged_in()
+    if not auth.user.get("admin"):
+        return errors.invalid_access()  # Admin::AdminController: ensure_admin
+    return None
+
+
+# -- app/controllers/admin/users_controller.rb#sync_sso --------------------------------------------------
+def sync_sso(store, hooks, auth, params):
+    """POST /admin/users/sync_sso with sso and sig (query or body). 404 without
+    enable_discourse_connect; a payload that does not parse or verify -> 422 {failed, message:
+    "Login Error"}; blank external_id -> 422 blank_id_error; otherwise the user, created or
+    updated exactly as at login (lookup_or_create_user), serialized by AdminDetailedUserSerializer."""
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    if not store.setting("enable_discourse_connect"):
+        return Response("", 404)
+    try:
+        sso = connect.parse(params.get("sso"), params.get("sig"), store.setting("discourse_connect_secret"))
+    except connect.ParseError:
+        return json_response({"failed": "FAILED", "message": connect.MESSAGES["login_error"]}, 422)
+    try:
+        user, created = connect.lookup_or_create_user(store, sso, hooks)
+    except connect.BlankExternalId:
+        return json_response({"failed": "FAILED", "message": connect.MESSAGES["blank_id_error"]}, 422)
+    except connect.NoEmail:
+        return json_response({"failed": "FAILED", "message": "Validation failed: Primary email can't be blank"}, 403)
+    if not created:
+        hooks.emit("user", "user_updated", lambda: user_json(store, user, web_hook=True))
+    return json_response(user_json(store, user, admin_view=True))
+
+
+# -- app/controllers/admin/site_settings_controller.rb ------------------------------------------------------
+def site_settings_index(store, auth):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    out = []
+    for name, value in store.all_settings().items():
+        default = DEFAULT_SITE_SETTINGS.get(name)
+        out.append({"setting": name, "value": str(value).lower() if isinstance(value, bool) else str(value),
+                    "default": str(default).lower() if isinstance(default, bool) else str(default),
+                    "type": setting_type(name, default), "category": "double"})
+    return json_response({"site_settings": out})
+
+
+def site_settings_update(store, auth, name, params):
+    """PUT /admin/site_settings/{name}: the value is params[name]; integer settings keep only
+    digits and '-'; an unknown setting is Discourse::InvalidParameters, rendered as 422;
+    success is `render body: nil` (200, empty)."""
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    if name not in DEFAULT_SITE_SETTINGS:
+        return json_error(f"No setting named '{name}' exists", 422)
+    if name not in params:
+        # params.require(:id) passes, then SiteSetting.set_and_log(id, nil) fails validation
+        return json_error(f"You supplied invalid parameters to the request: {name}", 422)
+    value = params.get(name)
+    if isinstance(value, str):
+        value = value.strip()
+    kind = setting_type(name, DEFAULT_SITE_SETTINGS[name])
+    if kind == "integer":
+        digits = re.sub(r"[^-0-9]", "", str(value))
+        if not re.fullmatch(r"-?\d+", digits):
+            return json_error("Value must be an integer.", 422)
+        value = int(digits)
+    elif kind == "bool":
+        if value not in ("true", "false", "t", "f", True, False):
+            return json_error("Value must be true or false.", 422)
+        value = value in ("true", "t", True)
+    else:
+        value = "" if value is None else str(value)
+    # lib/validators/enable_sso_validator.rb
+    if name == "enable_discourse_connect" and value and not store.setting("discourse_connect_url"):
+        return json_error("You must set 'discourse connect url' before enabling this setting.", 422)
+    store.set_setting(name, value)
+    return Response("", 200)
+
+
+# -- app/controllers/admin/web_hooks_controller.rb (+ app/models/web_hook.rb validations) -------------------
+def _hook_params(params) -> dict:
+    wh = params.get("web_hook")
+    return wh if isinstance(wh, dict) else {}
+
+
+def _truthy(v) -> bool:
+    return v in (True, "true", "1", 1, "t")
+
+
+def _internal_host(store, host: str | None, allowed: list[str]) -> bool:
+    if not host:
+        return True
+    if host in allowed:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return True
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified:
+            return True
+    return False
+
+
+def _validate_hook(store, hook: dict, allowed_internal: list[str]) -> list[str]:
+    errs = []
+    url = (hook.get("payload_url") or "").strip()
+    if not url:
+        errs.append("Payload url can't be blank")
+    elif not re.match(r"^https?://[^\s/]+", url):
+        errs.append("Payload url is invalid")
+    elif _internal_host(store, urlsplit(url).hostname, allowed_internal):
+        # WebHook#ensure_payload_url_allowed (FinalDestination::SSRFDetector)
+        errs.append("Payload url cannot be used because it resolves to a blocked or internal IP address")
+    if hook.get("secret") and len(hook["secret"]) < 12:
+        errs.append("Secret is too short (minimum is 12 characters)")
+    if not hook.get("wildcard_web_hook") and not hook.get("web_hook_event_type_ids"):
+        errs.append("Web hook event types can't be blank")
+    return errs
+
+
+def _apply_hook_params(hook: dict, wh: dict) -> None:
+    if "payload_url" in wh:
+        hook["payload_url"] = (wh.get("payload_url") or "").strip()
+    if "content_type" in wh:
+        try:
+            hook["content_type"] = int(wh["content_type"])
+        except (TypeError, ValueError):
+            hook["content_type"] = 1
+    if "secret" in wh:
+        hook["secret"] = wh.get("secret") or ""
+    for b in ("wildcard_web_hook", "active", "verify_certificate"):
+        if b in wh:
+            hook[b] = _truthy(wh[b])
+    if "web_hook_event_type_ids" in wh:
+        ids = wh["web_hook_event_type_ids"]
+        ids = ids if isinstance(ids, list) else [ids]
+        hook["web_hook_event_type_ids"] = [int(i) for i in ids if str(i).strip().isdigit()]
+    if "category_ids" in wh:
+        ids = wh["category_ids"] if isinstance(wh["category_ids"], list) else [wh["category_ids"]]
+        hook["category_ids"] = [int(i) for i in ids if str(i).strip().isdigit()]
+    if "tag_names" in wh:
+        names = wh["tag_names"] if isinstance(wh["tag_names"], list) else [wh["tag_names"]]
+        hook["tag_names"] = [n for n in names if n]
+
+
+def web_hooks_index(store, auth):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    with store.lock:
+        hooks = [webhooks.web_hook_json(h) for h in sorted(store.data["web_hooks"].values(), key=lambda h: h["id"])]
+    return json_response({
+        "web_hooks": hooks,
+        "extras": {"event_types": webhooks.event_types_json(),
+                   "default_event_types": [e for e in webhooks.event_types_json() if e["name"].startswith("post_")],
+                   "content_types": [{"id": 1, "name": "application/json"},
+                                     {"id": 2, "name": "application/x-www-form-urlencoded"}],
+                   "delivery_statuses": [{"id": 1, "name": "inactive"}, {"id": 2, "name": "failed"},
+                                         {"id": 3, "name": "successful"}, {"id": 4, "name": "disabled"}]},
+        "total_rows_web_hooks": len(hooks),
+        "load_more_web_hooks": "/admin/api/web_hooks.json?limit=50&offset=50",
+    })
+
+
+def web_hooks_create(store, auth, params, allowed_internal):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    wh = _hook_params(params)
+    if not wh:
+        return json_error("param is missing or the value is empty: web_hook", 400, "invalid_parameters")
+    hook = {"payload_url": "", "content_type": 1, "secret": "", "wildcard_web_hook": False,
+            "verify_certificate": True, "active": False, "web_hook_event_type_ids": [], "category_ids": [],
+            "tag_names": [], "last_delivery_status": 1}
+    _apply_hook_params(hook, wh)
+    errs = _validate_hook(store, hook, allowed_internal)
+    if errs:
+        return json_error(errs, 422)
+    with store.lock:
+        hook["id"] = store.next_id("web_hook")
+        hook["created_at"] = hook["updated_at"] = now_iso()
+        store.data["web_hooks"][hook["id"]] = hook
+        store.touch()
+    return json_response({"web_hook": webhooks.web_hook_json(hook)})
+
+
+def web_hooks_show(store, auth, hook_id):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    hook = store.data["web_hooks"].get(hook_id)
+    if hook is None:
+        return errors.not_found()
+    return json_response({"web_hook": webhooks.web_hook_json(hook)})
+
+
+def web_hooks_update(store, auth, hook_id, params, allowed_internal):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    with store.lock:
+        hook = store.data["web_hooks"].get(hook_id)
+        if hook is None:
+            return errors.not_found()
+        candidate = dict(hook)
+        _apply_hook_params(candidate, _hook_params(params))
+        errs = _validate_hook(store, candidate, allowed_internal) if candidate["payload_url"] != hook["payload_url"] \
+            else [e for e in _validate_hook(store, candidate, allowed_internal) if "blocked or internal" not in e]
+        if errs:
+            return json_error(errs, 422)
+        candidate["updated_at"] = now_iso()
+        store.data["web_hooks"][hook_id] = candidate
+        store.touch()
+    return json_response({"web_hook": webhooks.web_hook_json(candidate)})
+
+
+def web_hooks_destroy(store, auth, hook_id):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    with store.lock:
+        if store.data["web_hooks"].pop(hook_id, None) is None:
+            return errors.not_found()
+        store.touch()
+    return json_response({"success": "OK"})
+
+
+def web_hooks_events(store, auth, hook_id):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    if hook_id not in store.data["web_hooks"]:
+        return errors.not_found()
+    with store.lock:
+        evs = [webhooks.web_hook_event_json(e) for e in reversed(store.data["web_hook_events"]) if e["web_hook_id"] == hook_id]
+    return json_response({"web_hook_events": evs[:50], "total_rows_web_hook_events": len(evs),
+                          "load_more_web_hook_events": f"/admin/api/web_hook_events/{hook_id}.json?limit=50&offset=50",
+                          "extras": {"web_hook_id": hook_id}})
+
+
+def web_hooks_ping(store, hooks, auth, hook_id):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    if hook_id not in store.data["web_hooks"]:
+        return errors.not_found()
+    hooks.ping(hook_id)
+    return json_response({"success": "OK"})
+
+
+# -- app/controllers/admin/api_controller.rb#create_key -----------------------------------------------------
+def api_keys_create(store, auth, params):
+    err = _admin_or_error(auth)
+    if err is not None:
+        return err
+    k = params.get("key") if isinstance(params.get("key"), dict) else {}
+    username = k.get("username")
+    user = None
+    if username:
+        user = store.user_by_username(username)
+        if user is None:
+            return errors.not_found()
+    rec = store.add_api_key(user_id=user["id"] if user else None, description=k.get("description") or "")
+    return json_response({"key": _key_json(store, rec)})
+
+
+def _key_json(store, rec):
+    u = store.user(rec["user_id"]) if rec.get("user_id") is not None else None
+    return {"id": rec["id"], "key": rec["key"], "truncated_key": rec["key"][:4], "description": rec["description"],
+            "created_at": rec["created_at"], "revoked_at": rec.get("revoked_at"),
+            "user": {"id": u["id"], "username": u["username"]} if u else None}
+
+
+def double_info(store, started: float) -> dict:
+    return {"double": "Discourse double (local stand-in for Discourse)", "base_url": store.base_url,
+            "uptime_seconds": round(time.time() - started, 1)}
