@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import os
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+
+# Imported here, not in the hook: the hook runs in a SIGCHLD handler, which may interrupt the
+# master half-way through importing the same module.
+from prometheus_client import multiprocess
+
+class _Logger(glogging.Logger):
+    """gunicorn's loggers hand their records to the root logger that bridge.logs set up, so
+    production logs stay one JSON object per line, gunicorn's included."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers[:] = []
+            logger.propagate = True
 
 
 def _child_exit(server, worker):
     # Multiprocess metrics: a dead worker's live gauges must not be reported any more.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)
 
 
@@ -32,6 +45,7 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("forwarded_allow_ips", "127.0.0.1,::1")
         self.cfg.set("accesslog", None)
         self.cfg.set("child_exit", _child_exit)
+        self.cfg.set("logger_class", _Logger)
 
     def load(self):
         from bridge import config, store

@@ -132,4 +132,6 @@ def test_serve_and_worker_processes(settings_file, running):
     assert procs["serve"].wait(timeout=30) == 0
     lines = [json.loads(line) for line in (logs / "worker.err").read_text().splitlines() if line.strip()]
     assert any(line["event"] == "outbox.probe" and line["job_id"] == job_id for line in lines)
+    served = [json.loads(line) for line in (logs / "serve.err").read_text().splitlines() if line.strip()]
+    assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["event"] for line in served)
     assert "test-secret-key" not in (logs / "worker.err").read_text() + (logs / "serve.err").read_text()
