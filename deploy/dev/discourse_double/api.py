@@ -750,6 +750,86 @@ def suspend_user(ctx: Ctx):
                                 "suspended_by": basic_user(ctx.user)}}
 
 
+def topic_posts(ctx: Ctx):
+    topic = _visible_topic(ctx, ctx.path["id"])
+    if topic is None:
+        return errors.not_found()
+    wanted = (ctx.body or {}).get("post_ids[]")
+    ids = set(wanted) if isinstance(wanted, list) else {wanted} if wanted is not None else None
+    posts = [p for p in ctx.store.topic_posts(topic["id"]) if ids is None or p["id"] in ids]
+    return 200, {"post_stream": {"posts": [post_json(ctx.store, p, ctx.user, topic=topic) for p in posts]},
+                 "id": topic["id"]}
+
+
+def get_group(ctx: Ctx):
+    store = ctx.store
+    with store.lock:
+        group = next((g for g in store.data["groups"].values() if g["name"].lower() == ctx.path["name"].lower()), None)
+    if group is None:
+        return errors.not_found()
+    return 200, {"group": group_basic(group), "extras": {"visible_group_names": [group["name"]]}}
+
+
+def get_site(ctx: Ctx):
+    store = ctx.store
+    with store.lock:
+        cats = [category_json(store, c) for c in sorted(store.data["categories"].values(), key=lambda c: c["id"])]
+        groups = [{"id": g["id"], "name": g["name"]} for g in store.data["groups"].values()]
+    return 200, {"default_archetype": "regular", "uncategorized_category_id": store.setting("uncategorized_category_id"),
+                 "categories": cats, "groups": groups, "can_create_tag": is_staff(ctx.user),
+                 "can_tag_topics": bool(ctx.user) and bool(store.setting("tagging_enabled")),
+                 "post_action_types": [{"id": i, "name_key": n} for i, n in ACTION_TYPES.items()],
+                 "topic_flag_types": [], "archetypes": [{"id": "regular", "name": "Regular Topic", "options": []}],
+                 "top_tags": list(store.data["tags"])[:20], "email_configured": False}
+
+
+def admin_list_users(ctx: Ctx):
+    require_staff(ctx)
+    store, flag = ctx.store, ctx.path["flag"]
+    with store.lock:
+        users = [u for u in store.data["users"].values() if u["id"] > 0]
+    if flag == "staff":
+        users = [u for u in users if u.get("admin") or u.get("moderator")]
+    elif flag == "suspended":
+        users = [u for u in users if u.get("suspended_till")]
+    elif flag == "active":
+        users = [u for u in users if u.get("active")]
+    if ctx.query.get("email"):
+        users = [u for u in users if (u.get("email") or "").lower() == ctx.query["email"].lower()]
+    out = []
+    for u in users:
+        j = user_json(store, u, admin_view=True)
+        if not ctx.query.get("show_emails") and not ctx.query.get("email"):
+            j.pop("email", None)
+        out.append(j)
+    return 200, out
+
+
+def search(ctx: Ctx):
+    store = ctx.store
+    term = (ctx.query.get("q") or "").strip()
+    words = [w.lower() for w in term.split() if ":" not in w and not w.startswith(("@", "#"))]
+    with store.lock:
+        posts = []
+        topics = {}
+        for p in sorted(store.data["posts"].values(), key=lambda p: -p["id"]):
+            t = store.topic(p["topic_id"])
+            if p.get("deleted_at") or not t or not _listable(ctx, t):
+                continue
+            text = (p["raw"] + " " + (t["title"] if p["post_number"] == 1 else "")).lower()
+            if words and all(w in text for w in words):
+                j = post_json(store, p, ctx.user, topic=t)
+                j["blurb"] = p["raw"][:200]
+                posts.append(j)
+                topics[t["id"]] = topic_list_item(store, t)
+    return 200, {"posts": posts[:50], "topics": list(topics.values()), "users": [], "categories": [], "tags": [],
+                 "groups": [], "grouped_search_result": {"more_posts": None, "more_users": None,
+                                                         "more_categories": None, "term": term, "search_log_id": 0,
+                                                         "more_full_page_results": None, "can_create_topic": bool(ctx.user),
+                                                         "error": None, "post_ids": [p["id"] for p in posts[:50]],
+                                                         "user_ids": [], "category_ids": [], "tag_ids": [], "group_ids": []}}
+
+
 # operationId -> (handler, who may call: "public", "user" or "staff")
 HANDLERS = {
     "createTopicPostPM": (create_post, "user"),
@@ -775,4 +855,9 @@ HANDLERS = {
     "adminGetUser": (admin_get_user, "staff"),
     "logOutUser": (log_out_user, "staff"),
     "suspendUser": (suspend_user, "staff"),
+    "getSpecificPostsFromTopic": (topic_posts, "public"),
+    "getGroup": (get_group, "public"),
+    "getSite": (get_site, "public"),
+    "adminListUsersFlag": (admin_list_users, "staff"),
+    "search": (search, "public"),
 }

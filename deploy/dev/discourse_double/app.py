@@ -20,6 +20,7 @@ import re
 import sys
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, make_response, redirect, request
 
@@ -53,8 +54,11 @@ ROUTE_ALIASES = [
     ("format", re.compile(r"^(?P<p>(?!.*\.json$).+?)/?$"), lambda m: m.group("p") + ".json"),
     # routes.rb defines every user route under both /u/ and /users/
     ("users_prefix", re.compile(r"^/users/(?P<rest>.+?)(?:\.json)?$"), lambda m: "/u/" + m.group("rest") + ".json"),
-    # get "t/:slug/:topic_id" => "topics#show"
-    ("topic_slug", re.compile(r"^/t/(?P<slug>[^/]+)/(?P<id>\d+)(?:\.json)?$"), lambda m: f"/t/{m.group('id')}.json"),
+    # get "t/:topic_id/:post_number" => "topics#show" (both numeric)
+    ("topic_post_number", re.compile(r"^/t/(?P<id>\d+)/(?P<n>\d+)(?:\.json)?$"), lambda m: f"/t/{m.group('id')}.json"),
+    # get "t/:slug/:topic_id" and "t/:slug/:topic_id/:post_number" => "topics#show"
+    ("topic_slug", re.compile(r"^/t/(?P<slug>[^/]*[^/\d][^/]*)/(?P<id>\d+)(?:/\d+)?(?:\.json)?$"),
+     lambda m: f"/t/{m.group('id')}.json"),
 ]
 
 
@@ -355,6 +359,10 @@ def create_app(config: dict | None = None) -> Flask:
                 return errors.json_error("The request body is not valid JSON", 400, "invalid_parameters")
         else:
             body = rails_params(request.form.items(multi=True)) if request.form else None
+        if request.method == "GET" and op.body_schema() is not None and body is None:
+            # a GET "requestBody" in the description stands for query parameters (literal keys)
+            body = dict(parse_qsl(request.query_string.decode(errors="replace"), keep_blank_values=True))
+            from_form = True
         typed_path, typed_query, problems = spec.check_params(op, m.path_params, query)
         body, body_problems = spec.check_body(op, body, from_form)
         problems += body_problems
