@@ -305,6 +305,22 @@ def _terms_sorted(terms: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], tu
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
+def _split_terms(terms: Iterable[Mapping[str, Any]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]], str | None]:
+    """(slug, name) pairs of categories and tags, and the first `language` term's slug (Polylang's taxonomy)."""
+    categories: list[tuple[str, str]] = []
+    tags: list[tuple[str, str]] = []
+    language = None
+    for term in terms:
+        pair = (term["slug"], term["name"])
+        if term["taxonomy"] == "category":
+            categories.append(pair)
+        elif term["taxonomy"] == "post_tag":
+            tags.append(pair)
+        elif term["taxonomy"] == "language" and language is None:
+            language = term["slug"]
+    return categories, tags, language
+
+
 def _plain_title(rendered: str) -> str:
     return html.unescape(_TAG_RE.sub("", rendered)).strip()
 
@@ -628,20 +644,10 @@ class _RestBackend:
         for author in embedded.get("author") or ():
             if isinstance(author, dict) and "name" in author and author.get("id") == data.get("author"):
                 author_name = author["name"]
-        categories: list[tuple[str, str]] = []
-        tags: list[tuple[str, str]] = []
-        language = data.get("lang") or None
-        for group in embedded.get("wp:term") or ():
-            for term in group or ():
-                if not isinstance(term, dict) or "taxonomy" not in term:
-                    continue
-                pair = (term["slug"], term["name"])
-                if term["taxonomy"] == "category":
-                    categories.append(pair)
-                elif term["taxonomy"] == "post_tag":
-                    tags.append(pair)
-                elif term["taxonomy"] == "language" and language is None:
-                    language = term["slug"]
+        terms = [t for group in embedded.get("wp:term") or () for t in group or ()
+                 if isinstance(t, dict) and "taxonomy" in t]
+        categories, tags, term_language = _split_terms(terms)
+        language = data.get("lang") or term_language
         meta = data.get("meta")
         if not isinstance(meta, dict) or any(_meta_key(name) not in meta for name in META_FIELDS):
             raise BridgeMetaUnavailable(
@@ -944,17 +950,7 @@ class _XmlRpcBackend:
                 "WordPress XML-RPC answers without the space-bridge fields: is the space-bridge "
                 "mu-plugin installed in wp-content/mu-plugins?"
             )
-        categories: list[tuple[str, str]] = []
-        tags: list[tuple[str, str]] = []
-        language = None
-        for term in data.get("terms") or ():
-            pair = (term["slug"], term["name"])
-            if term["taxonomy"] == "category":
-                categories.append(pair)
-            elif term["taxonomy"] == "post_tag":
-                tags.append(pair)
-            elif term["taxonomy"] == "language" and language is None:
-                language = term["slug"]
+        categories, tags, language = _split_terms(data.get("terms") or ())
         meta: dict[str, str] = {}
         for row in sorted(data.get("custom_fields") or (), key=lambda r: int(r["id"])):
             meta.setdefault(row["key"], row["value"])  # first row wins, as get_post_meta(single)
