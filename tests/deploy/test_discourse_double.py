@@ -82,10 +82,38 @@ def test_title_too_short(forum):
 
 
 def test_title_too_long_and_body_too_short(forum):
-    r = forum.request("POST", "/posts.json", data={"title": "x" * 256, "raw": "too short"})
+    r = forum.request("POST", "/posts.json", data={"title": "A long title, " * 19, "raw": "too short"})
     assert r.status_code == 422
     assert r.json()["errors"] == ["Title is too long (maximum is 255 characters)",
                                   "Body is too short (minimum is 20 characters)"]
+
+
+def test_title_and_body_quality(forum):
+    r = forum.request("POST", "/posts.json", data={"title": "aaaaaaaaaaaaaaaaaaaaaa", "raw": BODY})
+    assert r.json()["errors"] == ["Title seems unclear, most of the words contain the same letters over and over?"]
+    r = forum.request("POST", "/posts.json", data={"title": "SHOUTING IS NOT ALLOWED HERE", "raw": BODY})
+    assert r.json()["errors"] == ["Title seems unclear, did you mean to enter it in ALL CAPS?"]
+    r = forum.request("POST", "/posts.json", data={"title": "A title that is fine here", "raw": "ab " * 10})
+    assert r.json()["errors"] == ["Body seems unclear, most of the words contain the same letters over and over?"]
+
+
+def test_same_reply_twice_by_a_user(forum):
+    sso_user(forum, external_id="n-1", username="normal_user")
+    key = forum.create_api_key("normal_user")
+    topic = new_topic(forum)
+    as_user = {"Api-Key": key, "Api-Username": "normal_user"}
+    data = {"raw": "The same reply, sent twice by mistake.", "topic_id": topic["topic_id"]}
+    assert forum.request("POST", "/posts.json", data=data, headers=as_user).status_code == 200
+    r = forum.request("POST", "/posts.json", data=data, headers=as_user)
+    assert r.status_code == 422 and r.json()["errors"] == ["Body is too similar to what you recently posted"]
+    # staff are exempt
+    assert forum.request("POST", "/posts.json", data=data).status_code == 200
+    # a user may not edit someone else's post, nor change a topic's status
+    r = forum.request("PUT", f"/posts/{topic['id']}.json", data={"post[raw]": BODY + " not mine"}, headers=as_user)
+    assert r.status_code == 403
+    r = forum.request("PUT", f"/t/{topic['topic_id']}/status.json", data={"status": "closed", "enabled": "true"},
+                      headers=as_user)
+    assert r.status_code == 403
 
 
 def test_second_topic_with_same_external_id(forum):
@@ -257,7 +285,14 @@ def test_edit_first_post_topic_and_unlist(forum):
     assert (t["title"], t["category_id"]) == ("An event in the space, renamed", cat)
     assert [x["name"] for x in t["tags"]] == ["wiki-loves", "events"]
     r = forum.request("PUT", f"/t/-/{tid}.json", data={"title": "Short"})
-    assert r.status_code == 422 and r.json()["errors"] == ["Title is too short (minimum is 15 characters)"]
+    assert r.status_code == 422 and r.json()["errors"] == [
+        "Title is too short (minimum is 15 characters)",
+        "Title seems unclear, most of the words contain the same letters over and over?"]
+    r = forum.request("PUT", f"/t/-/{tid}.json", data={"category_id": "999"})
+    assert r.status_code == 422 and r.json()["errors"] == ["Category not found!"]
+    # the documented nested form is not what TopicsController#update reads: nothing changes
+    r = forum.request("PUT", f"/t/-/{tid}.json", json={"topic": {"title": "A title sent the nested way"}})
+    assert r.status_code == 200 and r.json()["basic_topic"]["title"] == "An event in the space, renamed"
     r = forum.request("PUT", f"/t/{tid}/status.json", data={"status": "visible", "enabled": "false"})
     assert r.json() == {"success": "OK", "topic_status_update": None}
     anon = forum.request("GET", "/latest.json", auth=False).json()["topic_list"]["topics"]

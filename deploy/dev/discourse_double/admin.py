@@ -132,8 +132,9 @@ def _validate_hook(store, hook: dict, allowed_internal: list[str]) -> list[str]:
     url = (hook.get("payload_url") or "").strip()
     if not url:
         errs.append("Payload url can't be blank")
-    elif not re.match(r"^https?://[^\s/]+", url):
-        errs.append("Payload url is invalid")
+    elif not re.match(r"^https?://[^\s/]+\S*$", url):
+        # activerecord.errors.models.web_hook.attributes.payload_url.invalid
+        errs.append("Payload url URL is invalid. URL should includes http:// or https://. And no blank is allowed.")
     elif _internal_host(store, urlsplit(url).hostname, allowed_internal):
         # WebHook#ensure_payload_url_allowed (FinalDestination::SSRFDetector)
         errs.append("Payload url cannot be used because it resolves to a blocked or internal IP address")

@@ -17,6 +17,7 @@ allowed to), app/controllers/post_actions_controller.rb (flags create a Reviewab
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -63,8 +64,23 @@ def _post_errors(errs: list[str], status: int = 422) -> Response:
 
 
 # -- validations shared by create and update ---------------------------------------------------------
+def entropy(text: str) -> int:
+    # TextSentinel#entropy: the number of distinct characters
+    return len(set((text or "").strip()))
+
+
+def sentinel_error(text: str, min_entropy: int) -> str | None:
+    """TextSentinel (lib/text_sentinel.rb) as QualityTitleValidator reports it: too few distinct
+    characters, or shouting (no lowercase letter while allow_uppercase_posts is off)."""
+    if entropy(text) < min_entropy:
+        return "seems unclear, most of the words contain the same letters over and over?"
+    if re.search(r"[^\W\d_]", text) and text == text.upper() and text != text.lower():
+        return "seems unclear, did you mean to enter it in ALL CAPS?"
+    return None
+
+
 def title_errors(store, title: str | None, *, exclude_topic_id: int | None = None, category_id: int | None = None) -> list[str]:
-    title = (title or "").strip()
+    title = re.sub(r"\s+", " ", (title or "").strip())  # TextCleaner.clean_title
     if not title:
         return ["Title can't be blank"]
     errs = []
@@ -73,6 +89,9 @@ def title_errors(store, title: str | None, *, exclude_topic_id: int | None = Non
         errs.append(f"Title is too short (minimum is {lo} characters)")
     elif len(title) > hi:
         errs.append(f"Title is too long (maximum is {hi} characters)")
+    quality = sentinel_error(title, int(store.setting("title_min_entropy")))
+    if quality:
+        errs.append(f"Title {quality}")
     if not store.setting("allow_duplicate_topic_titles"):
         low = title.lower()
         with store.lock:
@@ -97,7 +116,22 @@ def raw_errors(store, raw: str, first_post: bool) -> list[str]:
         return [f"Body is too short (minimum is {lo} characters)"]
     if len(stripped) > hi:
         return [f"Body is too long (maximum is {hi} characters)"]
+    if entropy(stripped) < int(store.setting("body_min_entropy")):
+        return ["Body seems unclear, most of the words contain the same letters over and over?"]
     return []
+
+
+def just_posted_that(store, user: dict, raw: str) -> bool:
+    """Post#matches_recent_post? for non-staff: the same text by the same user within
+    unique_posts_mins minutes ("Body is too similar to what you recently posted")."""
+    mins = int(store.setting("unique_posts_mins"))
+    if is_staff(user) or mins <= 0:
+        return False
+    cutoff = time.time() - mins * 60
+    norm = re.sub(r"\s+", " ", raw.strip())
+    with store.lock:
+        return any(p["user_id"] == user["id"] and p.get("created_epoch", 0) >= cutoff
+                   and re.sub(r"\s+", " ", p["raw"].strip()) == norm for p in store.data["posts"].values())
 
 
 TAG_STRIP = re.compile(r"[/?#\[\]@!$&'()*+,;=.%\\`^\s|{}\"<>]+")
@@ -175,6 +209,8 @@ def create_post(ctx: Ctx):
             if topic.get("closed") and not is_staff(user):
                 return _post_errors(["This topic is closed; it no longer accepts new replies."])
             errs = raw_errors(store, raw, first_post=False)
+            if not errs and just_posted_that(store, user, raw):
+                errs = ["Body is too similar to what you recently posted"]
             if errs:
                 return _post_errors(errs)
             post = _insert_post(store, topic, user, raw, body.get("reply_to_post_number"), body.get("created_at"))
@@ -194,7 +230,10 @@ def create_post(ctx: Ctx):
                     errs.append("External is too long (maximum is 50 characters)")
                 elif store.topic_by_external_id(external_id):
                     errs.append("External has already been taken")
-            errs += raw_errors(store, raw, first_post=True)
+            body_errs = raw_errors(store, raw, first_post=True)
+            if not body_errs and just_posted_that(store, user, raw):
+                body_errs = ["Body is too similar to what you recently posted"]
+            errs += body_errs
             embed_url = body.get("embed_url")
             if embed_url and embed_url in store.data["embeds"]:
                 errs.append("Embed url has already been taken")
@@ -233,7 +272,7 @@ def _insert_post(store, topic, user, raw, reply_to, created_at) -> dict:
     post = {"id": pid, "topic_id": topic["id"], "user_id": user["id"], "post_number": number, "raw": raw,
             "cooked": cook(raw), "created_at": ts, "updated_at": ts, "reply_to_post_number": reply_to,
             "version": 1, "edit_reason": None, "deleted_at": None, "post_type": 1, "reply_count": 0,
-            "hidden": False, "user_deleted": False, "reviewable_id": None}
+            "hidden": False, "user_deleted": False, "reviewable_id": None, "created_epoch": time.time()}
     store.data["posts"][pid] = post
     topic["highest_post_number"] = number
     topic["posts_count"] += 1
@@ -492,9 +531,9 @@ def update_topic(ctx: Ctx):
             try:
                 cid = int(body["category_id"])
             except (TypeError, ValueError):
-                return errors.invalid_parameters("category_id")
+                cid = 0
             if store.category(cid) is None:
-                return errors.invalid_parameters("category_id")
+                return json_error("Category not found!", 422)
             if cid != topic["category_id"]:
                 topic["category_id"] = cid
                 changed = True
@@ -585,6 +624,15 @@ def list_category_topics(ctx: Ctx):
 
 
 # -- categories ------------------------------------------------------------------------------------
+# server.en.yml category.replace_paragraph + category.post_template
+CATEGORY_POST_TEMPLATE = (
+    "(Replace this first paragraph with a brief description of your new category. This guidance will appear "
+    "in the category selection area, so try to keep it below 200 characters.)\n\nUse the following paragraphs "
+    "for a longer description, or to establish category guidelines or rules:\n\n- Why should people use this "
+    "category? What is it for?\n\n- How exactly is this different than the other categories we already have?"
+    "\n\n- What should topics in this category generally contain?\n\n- Do we need this category? Can we "
+    "merge with another category, or subcategory?\n")
+
 def create_category(ctx: Ctx):
     require_staff(ctx)
     store, body = ctx.store, ctx.body or {}
@@ -608,9 +656,7 @@ def create_category(ctx: Ctx):
         system = store.user(SYSTEM_USER_ID)
         t = _insert_topic(store, system, f"About the {name} category", cat["id"], None, None, pinned=True)
         t["category_definition"] = True
-        _insert_post(store, t, system, "(Replace this first paragraph with a brief description of your new "
-                     "category. This guidance will appear in the category selection area, so try to keep it "
-                     "below 200 characters.)", None, None)
+        _insert_post(store, t, system, CATEGORY_POST_TEMPLATE, None, None)
         cat["topic_id"] = t["id"]
         store.touch()
         ctx.hooks.emit("category", "category_created", lambda: category_json(store, cat))
