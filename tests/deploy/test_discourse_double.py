@@ -517,6 +517,18 @@ def test_discourse_connect_round_trip(forum):
         # admin log out ends the browser's session
         forum.request("POST", f"/admin/users/{me['id']}/log_out.json")
         assert browser.get(forum.url + "/session/current.json").status_code == 404
+        page = browser.get(forum.url + "/", headers={"Accept": "text/html"})
+        assert "Logged in as" not in page.text and "Log in" in page.text
+
+
+def test_log_out_from_the_browser(forum):
+    with ConnectProvider(SECRET) as provider:
+        forum.enable_discourse_connect(provider.url + "/sso", SECRET)
+        provider.user = {"external_id": "9", "email": "eve@example.org", "username": "eve"}
+        browser = requests.Session()
+        assert "Logged in as <strong>eve</strong>" in browser.get(f"{forum.url}/session/sso").text
+        assert browser.delete(f"{forum.url}/session/eve").json()["success"] == "OK"
+        assert browser.get(forum.url + "/session/current.json").status_code == 404
 
 
 def test_discourse_connect_updates_existing_user_and_expiry(forum):

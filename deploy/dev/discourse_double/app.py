@@ -210,6 +210,19 @@ def create_app(config: dict | None = None) -> Flask:
             if a.user is None:
                 return Response("", 404)  # SessionController#current: render body: nil, status: 404
             return errors.json_response({"current_user": current_user_json(store, a.user)})
+        mm = re.fullmatch(r"/session/([^/]+?)(?:\.json)?", path)
+        if mm and m == "DELETE" and mm.group(1) not in ("sso", "sso_login", "current"):
+            # SessionController#destroy: log the browser's user out
+            token = request.cookies.get(authmod.AUTH_COOKIE)
+            with store.lock:
+                uid = store.auth_tokens.pop(token, None) if token else None
+            if uid is None:
+                return errors.not_found()
+            u = store.user(uid)
+            hooks.emit("user", "user_logged_out", lambda: user_json(store, u, web_hook=True))
+            resp = errors.json_response({"success": "OK", "redirect_url": "/"})
+            resp.delete_cookie(authmod.AUTH_COOKIE)
+            return resp
         if path == "/u/account-created" and m == "GET":
             a = authmod.authenticate(store, request)
             return pages.account_created_page(store, a.user, path)
