@@ -120,6 +120,14 @@ def test_findings_refused_methods(forum, client):
     assert client._post("/admin/groups.json", json=True, group={"name": "editors"})["basic_group"]["name"] == "editors"
     # POST /admin/users/{id}/groups is not documented (PUT /groups/{id}/members.json is)
     _refused(forum, lambda: client.add_user_to_group(1, 1), "unknown_endpoint")
+    group_id = client.group("editors")["group"]["id"]
+    forum.set_site_settings(discourse_connect_url="http://127.0.0.1:9/sso", discourse_connect_secret=SSO_SECRET,
+                            enable_discourse_connect=True)
+    client.sync_sso(sso_secret=SSO_SECRET, external_id="m-1", email="m1@example.org", username="member_one")
+    assert client.add_group_member(group_id, "member_one")["usernames"] == ["member_one"]
+    assert [g["name"] for g in client.user("member_one")["groups"]] == ["editors"]
+    with pytest.raises(DiscourseClientError, match="already a member"):
+        client.add_group_member(group_id, "member_one")
     # create_user first GETs /session/hp.json, which is not documented
     _refused(forum, lambda: client.create_user("New", "newuser", "new@example.org", "a-long-password-1"),
              "unknown_endpoint")

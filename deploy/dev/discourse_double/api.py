@@ -726,6 +726,51 @@ def remove_from_group(store, user: dict, group: dict) -> None:
         group["user_ids"].remove(user["id"])
 
 
+def _group_and_users(ctx: Ctx):
+    store = ctx.store
+    group = store.data["groups"].get(ctx.path["id"])
+    if group is None:
+        raise Halt(errors.not_found())
+    names = [n.strip() for n in ((ctx.body or {}).get("usernames") or "").split(",") if n.strip()]
+    if not names:
+        # GroupsController#add_members: "Usernames or emails must be present"
+        raise Halt(errors.invalid_parameters("usernames"))
+    users = []
+    for n in names:
+        u = store.user_by_username(n)
+        if u is None:
+            raise Halt(errors.not_found())
+        users.append(u)
+    return group, users
+
+
+def add_group_members(ctx: Ctx):
+    require_staff(ctx)
+    with ctx.store.lock:
+        group, users = _group_and_users(ctx)
+        already = [u["username"] for u in users if u["id"] in group["user_ids"]]
+        if already:
+            msg = (f"'{already[0]}' is already a member of this group." if len(already) == 1 else
+                   f"The following users are already members of this group: {', '.join(already)}")
+            return json_error(msg, 422)
+        for u in users:
+            add_to_group(ctx.store, u, group)
+        ctx.store.touch()
+    return 200, {"success": "OK", "usernames": [u["username"] for u in users], "emails": []}
+
+
+def remove_group_members(ctx: Ctx):
+    require_staff(ctx)
+    with ctx.store.lock:
+        group, users = _group_and_users(ctx)
+        removed = [u for u in users if u["id"] in group["user_ids"]]
+        for u in removed:
+            remove_from_group(ctx.store, u, group)
+        ctx.store.touch()
+    return 200, {"success": "OK", "usernames": [u["username"] for u in removed],
+                 "skipped_usernames": [u["username"] for u in users if u not in removed]}
+
+
 def list_tags(ctx: Ctx):
     store = ctx.store
     with store.lock:
@@ -906,4 +951,6 @@ HANDLERS = {
     "getSite": (get_site, "public"),
     "adminListUsersFlag": (admin_list_users, "staff"),
     "search": (search, "public"),
+    "addGroupMembers": (add_group_members, "staff"),
+    "removeGroupMembers": (remove_group_members, "staff"),
 }

@@ -325,20 +325,20 @@ def create_app(config: dict | None = None) -> Flask:
 
     # -- operations of the description -------------------------------------------------------------------
     def match_operation(path: str):
-        m = spec.match_exact(path)
-        if m is not None:
+        m = spec.match_exact(path, request.method)
+        if m is not None and request.method.lower() in m.operations:
             return m, None
         if not cfg.get("route_aliases", True):
-            return None, None
+            return m, None
         for name, rx, target in ROUTE_ALIASES:
             mm = rx.match(path)
             if not mm:
                 continue
             alt = target(mm)
-            m2 = spec.match_exact(alt)
-            if m2 is not None:
+            m2 = spec.match_exact(alt, request.method)
+            if m2 is not None and request.method.lower() in m2.operations:
                 return m2, f"{name}: {path} -> {m2.template}"
-        return None, None
+        return m, None
 
     def api_dispatch(path: str):
         m, alias = match_operation(path)

@@ -292,13 +292,19 @@ class Spec:
         for _, _, ops in self._routes:
             yield from ops.values()
 
-    def match_exact(self, path: str) -> Match | None:
+    def match_exact(self, path: str, method: str | None = None) -> Match | None:
+        """The documented path for `path`; among templates of the same shape (/groups/{name}/members.json
+        and /groups/{id}/members.json) the one that documents `method` wins."""
+        first = None
         for rx, template, ops in self._routes:
             m = rx.match(path)
             if m:
                 params = {_ungroup(k): v for k, v in m.groupdict().items()}
-                return Match(template, params, ops)
-        return None
+                found = Match(template, params, ops)
+                if method is None or method.lower() in ops:
+                    return found
+                first = first or found
+        return first
 
     def operation(self, method: str, template: str) -> Operation | None:
         for _, t, ops in self._routes:
