@@ -1,6 +1,7 @@
 """Write the bridge's configuration for the local stack (`make run`) from stack.json.
 
     python deploy/dev/devconfig.py STACK_JSON OUT_YAML
+    python deploy/dev/devconfig.py --secret NAME STATE_DIR    # print (creating) a kept secret
 
 Secrets the bridge owns (its session key, the WordPress web hook secret) are generated once
 and kept in the state directory beside stack.json, so restarts keep sessions and signatures.
@@ -26,9 +27,9 @@ def kept_secret(state: Path, name: str) -> str:
     return path.read_text().strip()
 
 
-def dev_config(stack: dict, state: Path, listen: str) -> dict:
+def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None = None) -> dict:
     wp, mw = stack["wordpress"], stack["mediawiki"]
-    return {
+    config = {
         "bridge": {
             "public_url": f"http://{listen}",
             "secret_key": kept_secret(state, "bridge_secret_key"),
@@ -54,12 +55,25 @@ def dev_config(stack: dict, state: Path, listen: str) -> dict:
             "password": mw["bot_password"],
         },
     }
+    if discourse_url:  # the Discourse double (deploy/dev/discourse_double) started by run.sh
+        config["discourse"] = {
+            "url": discourse_url,
+            "api_key": kept_secret(state, "discourse_api_key"),
+            "api_username": "system",
+            "connect_secret": kept_secret(state, "discourse_connect_secret"),
+            "webhook_secret": kept_secret(state, "discourse_webhook_secret"),
+        }
+    return config
 
 
 def main() -> None:
+    if sys.argv[1] == "--secret":
+        print(kept_secret(Path(sys.argv[3]), sys.argv[2]))
+        return
     stack_json, out = Path(sys.argv[1]), Path(sys.argv[2])
     listen = os.environ.get("SPACE_DEV_BRIDGE_LISTEN", "127.0.0.1:8090")
-    config = dev_config(json.loads(stack_json.read_text()), stack_json.parent.resolve(), listen)
+    config = dev_config(json.loads(stack_json.read_text()), stack_json.parent.resolve(), listen,
+                        os.environ.get("SPACE_DEV_DISCOURSE_URL"))
     out.parent.mkdir(parents=True, exist_ok=True)
     text = "# Written by deploy/dev/devconfig.py for `make run`; edits are overwritten.\n"
     out.write_text(text + yaml.safe_dump(config, sort_keys=False))

@@ -8,6 +8,8 @@ state=${SPACE_DEV_STATE:-$repo/.dev}
 export SPACE_DEV_STATE=$state
 bin=$repo/.venv/bin
 listen=${SPACE_DEV_BRIDGE_LISTEN:-127.0.0.1:8090}
+discourse_port=${SPACE_DEV_DISCOURSE_PORT:-8070}
+export SPACE_DEV_DISCOURSE_URL=http://127.0.0.1:$discourse_port
 config=$state/space.yaml
 rundir=$state/run
 mkdir -p "$rundir" "$state/log"
@@ -52,6 +54,19 @@ bash "$repo/deploy/dev/stack.sh" up
 stop_bridge  # a bridge left over from an earlier run would hold the port
 trap 'stop_all; exit 0' INT TERM
 trap 'echo "run.sh: failed; stopping what it started" >&2; stop_all' ERR
+
+# The forum: Discourse cannot run here, so its contract double stands in (deploy/dev/discourse_double).
+DISCOURSE_DOUBLE_API_KEY=$("$bin/python" "$repo/deploy/dev/devconfig.py" --secret discourse_api_key "$state") \
+  setsid "$bin/python" "$repo/deploy/dev/discourse_double/__main__.py" --host 127.0.0.1 --port "$discourse_port" \
+  --state "$state/discourse-double" --base-url "$SPACE_DEV_DISCOURSE_URL" >>"$state/log/discourse-double.log" 2>&1 &
+echo $! >"$rundir/bridge-discourse-double.pid"
+for _ in $(seq 1 100); do
+  curl -fsS "$SPACE_DEV_DISCOURSE_URL/__double__/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "$SPACE_DEV_DISCOURSE_URL/__double__/health" >/dev/null ||
+  { echo "run.sh: the Discourse double did not start; see $state/log/discourse-double.log" >&2; false; }
+
 for cmd in serve worker; do
   setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/log/bridge-$cmd.log" 2>&1 &
   echo $! >"$rundir/bridge-$cmd.pid"
@@ -77,6 +92,7 @@ cat <<EOT
 
 Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
   bridge     http://$listen/healthz   http://$listen/metrics
+  Discourse  $SPACE_DEV_DISCOURSE_URL/   (the contract double: a local stand-in for Discourse)
   WordPress  $wp_url/   (log in at $wp_url/wp-login.php; credentials in $state/stack.json)
   MediaWiki  $mw_url/
   IRC        $irc
@@ -86,10 +102,10 @@ EOT
 
 # Wait for Ctrl-C; if a bridge process dies, say so and stop the rest.
 while :; do
-  for cmd in serve worker; do
+  for cmd in serve worker discourse-double; do
     pid=$(cat "$rundir/bridge-$cmd.pid" 2>/dev/null || echo 0)
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "run.sh: bridge $cmd stopped unexpectedly; see $state/log/bridge-$cmd.log" >&2
+      echo "run.sh: $cmd stopped unexpectedly; see $state/log/*$cmd.log" >&2
       stop_all
       exit 1
     fi
