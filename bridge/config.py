@@ -154,7 +154,20 @@ class WikimediaSettings(_Model):
     oauth_base_url: HttpUrl = "https://meta.wikimedia.org"
     client_id: str = Field(min_length=1)
     client_secret: Secret
+    # Grants asked for at login. mwoauth-authonlyprivate ("User identity verification only, with
+    # access to real name and email address") is the one that puts `email` into the profile
+    # (extension OAuth, src/UserStatementProvider.php); mwoauth-authonly gives identity only.
+    scopes: list[str] = Field(default_factory=lambda: ["mwoauth-authonlyprivate"], min_length=1)
+    timeout_seconds: float = Field(10.0, gt=0, le=120, description="for each request to Wikimedia")
     policy: PolicySettings = PolicySettings()
+
+    @field_validator("scopes")
+    @classmethod
+    def _scope_names(cls, scopes: list[str]) -> list[str]:
+        bad = [s for s in scopes if not re.fullmatch(r"[A-Za-z0-9#_-]+", s)]
+        if bad:
+            raise ValueError(f"not a grant name: {', '.join(bad)}")
+        return scopes
 
 
 class DiscourseSettings(_Model):

@@ -58,6 +58,28 @@ leader_leases = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+# One row per member, keyed by the Wikimedia central user id (the OAuth profile's `sub`);
+# written at each login from the profile (sso/accounts.py). `platforms` lists where the
+# member has used the account ("discourse", "wordpress", ...).
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("sub", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("email_confirmed", sa.Boolean, nullable=False),
+    sa.Column("realname", sa.String(255), nullable=True),
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("editcount", sa.Integer, nullable=False),
+    sa.Column("registered", sa.DateTime, nullable=True),
+    sa.Column("blocked", sa.Boolean, nullable=False),
+    sa.Column("platforms", sa.JSON, nullable=False),
+    sa.Column("last_login_at", sa.DateTime, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index(None, "username"),
+)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
