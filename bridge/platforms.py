@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.clients import user_agent
+from bridge.clients.discourse import DiscourseClient, DiscourseError
 from bridge.clients.mediawiki import MediaWikiClient, MediaWikiError
 from bridge.clients.wordpress import WordPressClient, WordPressError
 from bridge.config import Settings
@@ -27,6 +28,20 @@ def mediawiki(settings: Settings) -> MediaWikiClient:
         raise LookupError(f"no mediawiki section in {settings.source}")
     return MediaWikiClient(mw.api_url, mw.username, mw.password.get_secret_value(),
                            user_agent=user_agent(settings.bridge.user_agent_contact), maxlag=mw.maxlag)
+
+
+def discourse(settings: Settings, *, max_wait: float | None = None, max_retries: int = 4) -> DiscourseClient:
+    """The forum's client. `max_wait`: the longest a request may wait for its pacing slot
+    before raising DiscourseRateLimited (None: wait as long as needed); see
+    bridge.clients.discourse for when a job handler should set it."""
+    d = settings.discourse
+    if d is None:
+        raise LookupError(f"no discourse section in {settings.source}")
+    return DiscourseClient(d.url, d.api_key.get_secret_value(), d.api_username,
+                           connect_secret=d.connect_secret.get_secret_value(),
+                           requests_per_minute=d.requests_per_minute,
+                           user_agent=user_agent(settings.bridge.user_agent_contact), max_wait=max_wait,
+                           max_retries=max_retries)
 
 
 @dataclass(frozen=True)
@@ -54,4 +69,16 @@ def check_all(settings: Settings) -> list[Check]:
             results.append(Check("mediawiki", True, f"{settings.mediawiki.api_url} as {settings.mediawiki.username}"))
         except (MediaWikiError, OSError) as exc:
             results.append(Check("mediawiki", False, f"{settings.mediawiki.api_url}: {exc}"))
+    if settings.discourse:
+        d = settings.discourse
+        try:
+            with discourse(settings, max_retries=1) as client:
+                me = client.whoami()
+            if me.admin:
+                results.append(Check("discourse", True, f"{d.url} as {me.username} (admin)"))
+            else:
+                results.append(Check("discourse", False, f"{d.url}: {me.username} is not an admin; "
+                                                         "setup and user sync need an admin API user"))
+        except (DiscourseError, OSError) as exc:
+            results.append(Check("discourse", False, f"{d.url}: {exc}"))
     return results
