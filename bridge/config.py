@@ -170,6 +170,17 @@ class WikimediaSettings(_Model):
         return scopes
 
 
+class DiscourseCategory(_Model):
+    """A category `space-bridge discourse setup` makes sure exists (created when missing)."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=255)
+    name: str = Field(min_length=1, max_length=50)  # Category validates name length 1..50
+    color: str = Field("0088CC", pattern=r"^[0-9A-Fa-f]{6}$")
+    text_color: str = Field("FFFFFF", pattern=r"^[0-9A-Fa-f]{6}$")
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$",
+                                 description="language of the category's topics, for a language's category")
+
+
 class DiscourseSettings(_Model):
     url: HttpUrl
     api_key: Secret
@@ -177,6 +188,9 @@ class DiscourseSettings(_Model):
     connect_secret: Secret
     webhook_secret: Secret
     requests_per_minute: int = Field(60, ge=1)
+    categories: list[DiscourseCategory] = []
+    preexisting_categories: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="slugs of categories setup does not create but checks exist")
 
     @field_validator("connect_secret")
     @classmethod
@@ -186,6 +200,49 @@ class DiscourseSettings(_Model):
         if len(value.get_secret_value()) < 10:
             raise ValueError("must be at least 10 characters (Discourse refuses shorter ones)")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_length(cls, value: SecretStr) -> SecretStr:
+        # app/models/web_hook.rb: validates :secret, length: { minimum: 12 }, allow_blank: true
+        if len(value.get_secret_value()) < 12:
+            raise ValueError("must be at least 12 characters (Discourse refuses shorter web hook secrets)")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_slugs(cls, categories: list[DiscourseCategory]) -> list[DiscourseCategory]:
+        slugs = [c.slug for c in categories]
+        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
+        if dupes:
+            raise ValueError(f"category slugs must be unique; repeated: {', '.join(dupes)}")
+        return categories
+
+    def category_slugs(self) -> set[str]:
+        """Every Discourse category slug the configuration may use."""
+        return {c.slug for c in self.categories} | set(self.preexisting_categories)
+
+    def check_category_slugs(self, wordpress: "WordPressSettings") -> None:
+        """Every Discourse category a WordPress site maps to must be created by setup
+        (`categories`) or named as pre-existing; raise a ValidationError naming each key path."""
+        from pydantic_core import InitErrorDetails, PydanticCustomError
+
+        known = self.category_slugs()
+        problems = []
+        for i, site in enumerate(wordpress.sites):
+            uses = [(("default_category",), site.default_category)] if site.default_category else []
+            uses += [(("categories", k), v) for k, v in site.categories.items()]
+            uses += [(("languages", k), v) for k, v in site.languages.items()]
+            for path, slug in uses:
+                if slug not in known:
+                    problems.append(InitErrorDetails(
+                        type=PydanticCustomError(
+                            "unknown_discourse_category",
+                            "Discourse category '{slug}' is in neither discourse.categories nor "
+                            "discourse.preexisting_categories", {"slug": slug}),
+                        loc=("wordpress", "sites", i, *path), input=slug))
+        if problems:
+            raise ValidationError.from_exception_data("Settings", problems)
 
 
 class WordPressSite(_Model):
@@ -274,6 +331,12 @@ class Settings(_Model):
             if site.name == name:
                 return site
         raise KeyError(f"no WordPress site named '{name}' in {self.source}")
+
+    @model_validator(mode="after")
+    def _discourse_categories_known(self) -> "Settings":
+        if self.discourse is not None:
+            self.discourse.check_category_slugs(self.wordpress)
+        return self
 
 
 def _known_keys(loc: tuple) -> list[str]:
