@@ -245,3 +245,37 @@ def outbox_retry(ctx, job_ids, all_dead):
     if missing:
         click.echo(f"not retried (unknown, running or already done): {', '.join(map(str, missing))}", err=True)
         ctx.exit(1)
+
+
+# -- discourse ----------------------------------------------------------------------------
+@main.group("discourse")
+def discourse_group():
+    """The forum: configure it for the bridge."""
+
+
+@discourse_group.command("setup")
+@click.option("--dry-run", is_flag=True, help="Only read the forum and print what would change.")
+@click.pass_context
+def discourse_setup(ctx, dry_run):
+    """Make the forum use the bridge: DiscourseConnect, the bridge's web hook, the categories.
+
+    Safe to repeat: each item is reported as created, updated or unchanged, and a forum that
+    is already set up is not written to.
+    """
+    from bridge.clients.discourse import DiscourseError
+    from bridge.discourse_setup import run_setup
+    from bridge.platforms import discourse
+
+    settings = _load(ctx)
+    if settings.discourse is None:
+        raise click.ClickException(f"no discourse section in {settings.source}")
+    click.echo(f"{'dry run: ' if dry_run else ''}setting up {settings.discourse.url} for {settings.bridge.public_url}")
+    try:
+        with discourse(settings) as client:
+            report = run_setup(settings, client, dry_run=dry_run)
+    except DiscourseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for item in report.items:
+        click.echo(item.line())
+    click.echo(report.summary())
+    ctx.exit(1 if report.errors else 0)
