@@ -1,0 +1,173 @@
+"""Messages of the bridge's pages, in MediaWiki's "banana" JSON format (bridge/i18n/*.json).
+
+Each language is one file named by its code (`en.json`, `es.json`, `ar.json`, ...), mapping
+message keys to text; `@metadata` holds the authors. `qqq.json` documents every key for
+translators (as on translatewiki.net) and is not a language. Text may use:
+
+- `$1`, `$2`, ...: parameters, in order;
+- `{{PLURAL:$1|one|other}}`: forms chosen by the number in `$1` (MediaWiki's CLDR order:
+  Arabic has six forms, zero|one|two|few|many|other; English and Spanish two, one|other);
+  a form written `N=text` applies to exactly N.
+
+    lang = negotiate(request.args.get("uselang"), request.accept_languages)
+    msg = message(lang, "spacebridge-refusal-edit-count", 100, 3)
+    direction(lang)  # "rtl" for Arabic, Hebrew, Persian, Urdu, ...
+
+A key missing in a language falls back to its base language (pt-br -> pt) and then English.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from werkzeug.datastructures import LanguageAccept
+
+MESSAGES_DIR = Path(__file__).with_name("i18n")
+DEFAULT_LANGUAGE = "en"
+DOCUMENTATION = "qqq"  # message documentation, not a language
+
+#: languages written right to left (MediaWiki's languages/messages/Messages*.php: $rtl = true)
+RTL_LANGUAGES = frozenset({"ar", "arc", "arz", "azb", "bcc", "bqi", "ckb", "dv", "fa", "glk", "he", "khw", "ks",
+                           "lrc", "mzn", "nqo", "pnb", "ps", "sd", "ug", "ur", "yi"})
+
+_PARAM = re.compile(r"\$(\d+)")
+_PLURAL = re.compile(r"\{\{PLURAL:\s*([^|}]*)\|([^{}]*)\}\}", re.IGNORECASE)
+
+
+@functools.cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """language code -> key -> text, for every language file (not qqq)."""
+    result = {}
+    for path in sorted(MESSAGES_DIR.glob("*.json")):
+        if path.stem == DOCUMENTATION:
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        result[path.stem.lower()] = {k: v for k, v in data.items() if not k.startswith("@")}
+    return result
+
+
+def documentation() -> dict[str, str]:
+    data = json.loads((MESSAGES_DIR / f"{DOCUMENTATION}.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("@")}
+
+
+def available_languages() -> list[str]:
+    return sorted(catalogue())
+
+
+def _base(lang: str) -> str:
+    return lang.split("-", 1)[0]
+
+
+def _supported(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    lang = lang.strip().lower().replace("_", "-")
+    cat = catalogue()
+    if lang in cat:
+        return lang
+    return _base(lang) if _base(lang) in cat else None
+
+
+def negotiate(uselang: str | None = None, accept: LanguageAccept | None = None) -> str:
+    """The language to answer in: `?uselang=` when supported, then Accept-Language, then English."""
+    chosen = _supported(uselang)
+    if chosen:
+        return chosen
+    if accept:
+        # werkzeug matches "es-MX" to "es" (primary subtag) and honours q-values
+        best = accept.best_match(available_languages())
+        if best:
+            return best
+    return DEFAULT_LANGUAGE
+
+
+def direction(lang: str) -> str:
+    return "rtl" if _base(lang.lower()) in RTL_LANGUAGES else "ltr"
+
+
+def _plural_index(lang: str, n: float) -> int:
+    """Index of the CLDR plural category, in the order MediaWiki lists PLURAL forms."""
+    base = _base(lang)
+    if base == "ar":  # zero, one, two, few, many, other
+        if n != int(n):
+            return 5
+        n = int(n)
+        if n == 0:
+            return 0
+        if n == 1:
+            return 1
+        if n == 2:
+            return 2
+        if 3 <= n % 100 <= 10:
+            return 3
+        if 11 <= n % 100 <= 99:
+            return 4
+        return 5
+    if base in ("ja", "ko", "zh", "id", "th", "vi"):  # other only
+        return 0
+    if base in ("fr", "pt"):  # one (0 and 1), other
+        return 0 if 0 <= n < 2 else 1
+    return 0 if n == 1 else 1  # en, es, de, it, nl, ...: one, other
+
+
+def _choose_plural(lang: str, number: str, forms: list[str]) -> str:
+    try:
+        n = float(str(number).replace(",", "").strip())
+    except ValueError:
+        n = 0.0
+    explicit = {}
+    plain = []
+    for form in forms:
+        m = re.match(r"^\s*(\d+)=(.*)$", form, re.DOTALL)
+        if m:
+            explicit[float(m.group(1))] = m.group(2)
+        else:
+            plain.append(form)
+    if n in explicit:
+        return explicit[n]
+    if not plain:
+        return ""
+    return plain[min(_plural_index(lang, n), len(plain) - 1)]
+
+
+def format_message(lang: str, text: str, *params) -> str:
+    values = [str(p) for p in params]
+
+    def param(m: re.Match) -> str:
+        i = int(m.group(1)) - 1
+        return values[i] if 0 <= i < len(values) else m.group(0)
+
+    text = _PARAM.sub(param, text)
+    return _PLURAL.sub(lambda m: _choose_plural(lang, m.group(1), m.group(2).split("|")), text)
+
+
+def lookup(lang: str, key: str) -> tuple[str, str] | None:
+    """(language the text is in, text) following the fallback chain, or None if unknown."""
+    cat = catalogue()
+    for candidate in dict.fromkeys((lang.lower(), _base(lang.lower()), DEFAULT_LANGUAGE)):
+        text = cat.get(candidate, {}).get(key)
+        if text is not None:
+            return candidate, text
+    return None
+
+
+def message(lang: str, key: str, *params) -> str:
+    """The text of `key` in `lang` (or its fallback), with parameters substituted.
+
+    An unknown key gives "⧼key⧽", as MediaWiki shows it, rather than failing the page.
+    """
+    found = lookup(lang, key)
+    if found is None:
+        return f"⧼{key}⧽"
+    text_lang, text = found
+    return format_message(text_lang, text, *params)
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """`t("key", param1, ...)` for templates."""
+    return functools.partial(message, lang)

@@ -1,0 +1,96 @@
+"""Message files (banana JSON in bridge/i18n/) and the loader."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from bridge import i18n
+
+#: keys a language deliberately leaves to its fallback (none so far)
+DELIBERATE_FALLBACKS: dict[str, set[str]] = {}
+
+
+def keys(lang):
+    return set(i18n.catalogue()[lang])
+
+
+def params(text):
+    return set(re.findall(r"\$\d+", text))
+
+
+def test_files_are_banana_json_and_qqq_documents_every_key():
+    for path in i18n.MESSAGES_DIR.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert "@metadata" in data and isinstance(data["@metadata"].get("authors"), list), path.name
+        assert all(isinstance(v, str) and v.strip() for k, v in data.items() if k != "@metadata"), path.name
+    assert set(i18n.documentation()) == keys("en")
+
+
+@pytest.mark.parametrize("lang", sorted(set(i18n.available_languages()) - {"en"}))
+def test_translations_cover_english_with_the_same_parameters(lang):
+    english = i18n.catalogue()["en"]
+    translated = i18n.catalogue()[lang]
+    assert keys(lang) <= keys("en"), f"{lang} has keys English does not: {keys(lang) - keys('en')}"
+    missing = keys("en") - keys(lang) - DELIBERATE_FALLBACKS.get(lang, set())
+    assert not missing, f"{lang} lacks {sorted(missing)}"
+    for key, text in translated.items():
+        assert params(text) == params(english[key]), (lang, key)
+        assert text.count("{{") == text.count("}}"), (lang, key)
+
+
+def test_required_languages_exist():
+    assert {"en", "es", "ar"} <= set(i18n.available_languages())
+
+
+def test_parameters_and_plural():
+    assert i18n.message("en", "spacebridge-refusal-edit-count", 100, 1) == (
+        "The Wikimedia Space is open to accounts with at least 100 edits on Wikimedia projects; "
+        "yours has 1 edit so far.")
+    assert i18n.message("es", "spacebridge-refusal-edit-count-help", 1).endswith("alcanzado 1 edición.")
+    assert "less than a day ago" in i18n.message("en", "spacebridge-refusal-account-age", 30, 0)
+    assert "registered 2 days ago" in i18n.message("en", "spacebridge-refusal-account-age", 30, 2)
+    assert i18n.message("en", "spacebridge-refusal-deny-list", "Женя") == (
+        "The account Женя may not log in to the Wikimedia Space.")
+
+
+@pytest.mark.parametrize("n, form", [(0, "صفر تعديل"), (1, "تعديل واحد"), (2, "تعديلين"), (3, "3 تعديلات"),
+                                     (10, "10 تعديلات"), (11, "11 تعديلًا"), (99, "99 تعديلًا"), (100, "100 تعديل"),
+                                     (103, "103 تعديلات")])
+def test_arabic_has_six_plural_forms(n, form):
+    assert f"ما لا يقل عن {form}،" in i18n.message("ar", "spacebridge-refusal-edit-count", n, 5)
+
+
+def test_fallback_to_base_language_then_english_and_unknown_keys():
+    assert i18n.message("es-mx", "spacebridge-refusal-try-again") == "Iniciar sesión de nuevo"
+    assert i18n.message("de", "spacebridge-refusal-try-again") == "Log in again"
+    assert i18n.message("es", "spacebridge-no-such-message") == "⧼spacebridge-no-such-message⧽"
+    assert i18n.format_message("en", "$1 and $3", "a") == "a and $3"
+
+
+def accept(header):
+    return parse_accept_header(header, LanguageAccept)
+
+
+@pytest.mark.parametrize("uselang, header, expected", [
+    (None, None, "en"),
+    ("ar", "es", "ar"),
+    ("AR", None, "ar"),
+    ("es_MX", None, "es"),
+    ("xx", "es-ES,es;q=0.9", "es"),
+    (None, "de-DE,es;q=0.5,en;q=0.4", "es"),
+    (None, "es-AR", "es"),
+    (None, "fr, de", "en"),
+    (None, "en;q=0.9,ar", "ar"),
+])
+def test_negotiation(uselang, header, expected):
+    assert i18n.negotiate(uselang, accept(header) if header else None) == expected
+
+
+def test_direction():
+    assert i18n.direction("ar") == "rtl" and i18n.direction("he") == "rtl" and i18n.direction("fa-IR") == "rtl"
+    assert i18n.direction("es") == "ltr" and i18n.direction("en") == "ltr"
