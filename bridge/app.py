@@ -56,4 +56,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         body, content_type = metrics.render(outbox)
         return Response(body, content_type=content_type)
 
+    if settings.wikimedia is not None:  # Wikimedia login: /login, /oauth/callback, /whoami (sso/wikimedia.py)
+        from sso import wikimedia
+
+        wikimedia.init_app(app, settings, engine)
+
     return app
