@@ -480,11 +480,6 @@ class User:
                    suspended_till=data.get("suspended_till"))
 
 
-#: Site settings Discourse marks ``secret: true`` (config/site_settings.yml) that the bridge
-#: writes; used when an answer lacks the ``secret`` flag.
-SECRET_SETTINGS = frozenset({"discourse_connect_secret", "discourse_connect_provider_secrets"})
-
-
 @dataclass(frozen=True)
 class SiteSetting:
     """One entry of ``GET /admin/site_settings.json``. Discourse returns even ``secret``
@@ -500,11 +495,9 @@ class SiteSetting:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SiteSetting:
-        name = data["setting"]
-        secret = data.get("secret")
-        return cls(name=name, value="" if data.get("value") is None else str(data["value"]),
+        return cls(name=data["setting"], value="" if data.get("value") is None else str(data["value"]),
                    default=None if data.get("default") is None else str(data["default"]), type=data.get("type"),
-                   secret=bool(secret) if secret is not None else name in SECRET_SETTINGS)
+                   secret=bool(data.get("secret")))
 
 
 @dataclass(frozen=True)
