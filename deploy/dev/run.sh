@@ -66,6 +66,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$SPACE_DEV_DISCOURSE_URL/__double__/health" >/dev/null ||
   { echo "run.sh: the Discourse double did not start; see $state/log/discourse-double.log" >&2; false; }
+"$bin/space-bridge" --config "$config" discourse setup
 
 for cmd in serve worker; do
   setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/log/bridge-$cmd.log" 2>&1 &
