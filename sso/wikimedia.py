@@ -306,17 +306,38 @@ def login():
     if current_account() is not None:
         return redirect(checked or default_next())
     client = st.client
+    _forget_old_logins()
     rv = client.create_authorization_url(st.redirect_uri)
     client.save_authorize_data(state=rv["state"], redirect_uri=st.redirect_uri,
                                code_verifier=rv["code_verifier"], next=checked, uselang=uselang)
     return redirect(rv["url"])
 
 
+MAX_PENDING_LOGINS = 4
+
+
+def _forget_old_logins() -> None:
+    """Keep the newest few logins in progress: each one is ~300 bytes of a cookie limited to 4 KB."""
+    prefix = f"_state_{OAUTH_CLIENT}_"
+    pending = sorted((k for k in session if k.startswith(prefix)),
+                     key=lambda k: (session[k] or {}).get("exp", 0) if isinstance(session[k], dict) else 0)
+    for key in pending[: max(0, len(pending) - (MAX_PENDING_LOGINS - 1))]:
+        session.pop(key, None)
+
+
 def _refuse(reason: str, status: int, params=(), *, next: str | None = None,  # noqa: A002
             uselang: str | None = None) -> Response:
-    """Remember the refusal and send the browser to the page that shows it (POST/redirect/GET)."""
-    session.pop(SESSION_KEY, None)
-    session.pop(SESSION_LOGIN_AT, None)
+    """Remember the refusal and send the browser to the page that shows it (POST/redirect/GET).
+
+    A refusal by the policy also ends any earlier session in this browser: Wikimedia has just
+    said who is at the keyboard, and that member may not log in. The other refusals (a stale
+    state, a refused code, a cancelled consent) leave a session alone, so that a link to
+    /oauth/callback cannot log anyone out.
+    """
+    if reason in policy.REFUSALS:
+        session.pop(SESSION_KEY, None)
+        session.pop(SESSION_LOGIN_AT, None)
+        g.pop("sso_account", None)
     session[SESSION_REFUSAL] = {"reason": reason, "status": status, "params": list(params), "next": next}
     args = {"uselang": uselang} if uselang else {}
     return redirect(url_for("wikimedia.refused", **args), code=303)

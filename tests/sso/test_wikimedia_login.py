@@ -130,7 +130,9 @@ def test_authorization_request_uses_pkce_state_and_the_grants(bridge, wm, browse
     assert len(q["state"]) >= 20
 
     wm.complete_login(browser, browser.get(resp.headers["Location"], timeout=30), "Alice Member")
-    form = wm.token_requests()[-1]["form"]
+    request = wm.token_requests()[-1]
+    assert request["user_agent"].startswith("space-bridge/") and request["basic_auth"] is False
+    form = request["form"]
     assert form["grant_type"] == "authorization_code" and form["client_id"] == wm.client_id
     assert form["redirect_uri"] == bridge.url + "/oauth/callback" and len(form["code_verifier"]) >= 43
 
@@ -475,3 +477,22 @@ def test_routes_are_absent_without_a_wikimedia_section(bridge, browser):
     assert browser.get(bridge.url + "/login", allow_redirects=False, timeout=30).status_code == 404
     assert browser.get(bridge.url + "/healthz", timeout=30).status_code == 200
 
+
+
+def test_a_stray_callback_does_not_log_a_member_out(bridge, wm, browser):
+    login(browser, bridge, wm, "Alice Member")
+    for query in ({"state": "forged", "code": "x"}, {"error": "access_denied"}, {"error": "invalid_request"}):
+        browser.get(bridge.url + "/oauth/callback", params=query, timeout=30)
+        assert whoami(browser, bridge).status_code == 200, query
+
+
+def test_only_the_newest_logins_in_progress_are_kept(bridge, wm, browser):
+    states = []
+    for _ in range(wikimedia.MAX_PENDING_LOGINS + 3):
+        resp = browser.get(bridge.url + "/login", allow_redirects=False, timeout=30)
+        states.append(parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0])
+    cookie = browser.cookies.get("session")
+    assert len(cookie) < 4000
+    data = bridge.app.session_interface.get_signing_serializer(bridge.app).loads(cookie)
+    kept = sorted(k.removeprefix("_state_wikimedia_") for k in data if k.startswith("_state_wikimedia_"))
+    assert kept == sorted(states[-wikimedia.MAX_PENDING_LOGINS:])

@@ -450,7 +450,8 @@ def create_app(config: dict | None = None) -> Flask:
                            message=f"Unsupported Content-Type: {request.mimetype}"), 415
         with store.lock:
             store.token_requests.append({"form": {k: v for k, v in request.form.items() if k != "client_secret"},
-                                         "basic_auth": bool(request.authorization)})
+                                         "basic_auth": bool(request.authorization),
+                                         "user_agent": request.headers.get("User-Agent")})
         return server.create_token_response()
 
     # -- REST: resources ------------------------------------------------------------------------------
