@@ -14,6 +14,9 @@
  *   1. Post meta the bridge owns   - registers the _space_bridge_* keys for REST and XML-RPC.
  *   2. XML-RPC parity              - gives wp.getPost/wp.getPosts the rendered title, content
  *                                    and excerpt that the REST API returns, and the real status.
+ *   3. Wikimedia login (SSO)       - space-bridge/sso.php: "Log in with your Wikimedia account"
+ *                                    (DiscourseConnect client of the bridge), single log-out and
+ *                                    demotion over signed REST routes. Constants: see that file.
  *
  * The Python side is bridge/clients/wordpress.py; META_FIELDS there must list the same keys
  * as meta_fields() here.
@@ -170,3 +173,11 @@ function xmlrpc_rendered_fields( $_post, $post ) {
 	return $_post;
 }
 add_filter( 'xmlrpc_prepare_post', __NAMESPACE__ . '\\xmlrpc_rendered_fields', 10, 2 );
+
+/* ---------------------------------------------------------------------------------------
+ * 3. Wikimedia login (SSO), single log-out, demotion: space-bridge/sso.php
+ *
+ * This file is linked (not copied) into mu-plugins, so the folder is found beside the real file.
+ * ------------------------------------------------------------------------------------- */
+
+require_once dirname( realpath( __FILE__ ) ) . '/space-bridge/sso.php';

@@ -2,6 +2,17 @@
 
 wp_url() { printf 'http://%s:%s' "$SPACE_DEV_HOST" "$SPACE_DEV_WP_PORT"; }
 
+# The DiscourseConnect secret WordPress shares with the bridge: the file deploy/dev/devconfig.py
+# keeps for wordpress.sites[local].connect_secret (created here when `up` runs first).
+wp_sso_secret() {
+    local f="$SPACE_DEV_STATE/secrets/wordpress_connect_secret"
+    if [[ ! -s $f ]]; then
+        install -d -m 700 "$SPACE_DEV_STATE/secrets"
+        (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$f")
+    fi
+    tr -d '[:space:]' <"$f"
+}
+
 # Debian's /usr/share/wordpress/wp-config.php loads /etc/wordpress/config-<host>.php, <host> being
 # the HTTP Host header without the port.
 wp_write_config() {
@@ -31,6 +42,14 @@ define('WP_DEBUG', false);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('FS_METHOD', 'direct');
 define('WP_HTTP_BLOCK_EXTERNAL', $( ((SPACE_DEV_WP_BLOCK_EXTERNAL)) && echo true || echo false));
+// Wikimedia login through the bridge (deploy/wordpress/space-bridge/sso.php). A test may set
+// these constants first in $(basename "$SPACE_DEV_WP_SSO_OVERRIDE") beside this file (tests/browser writes and
+// removes it); whatever it leaves undefined gets the dev value.
+if (is_readable($(php_quote "$SPACE_DEV_WP_SSO_OVERRIDE"))) { include $(php_quote "$SPACE_DEV_WP_SSO_OVERRIDE"); }
+defined('SPACE_BRIDGE_SSO_URL') || define('SPACE_BRIDGE_SSO_URL', $(php_quote "$SPACE_DEV_WP_SSO_URL"));
+defined('SPACE_BRIDGE_SSO_SECRET') || define('SPACE_BRIDGE_SSO_SECRET', $(php_quote "$(wp_sso_secret)"));
+defined('SPACE_BRIDGE_LOGOUT_URL') || define('SPACE_BRIDGE_LOGOUT_URL', $(php_quote "$SPACE_DEV_WP_SSO_LOGOUT_URL"));
+$( [[ -n $SPACE_DEV_WP_SSO_ROLES ]] && printf "defined('SPACE_BRIDGE_ROLES') || define('SPACE_BRIDGE_ROLES', %s);" "$(php_quote "$SPACE_DEV_WP_SSO_ROLES")")
 EOF
 )
     for host in "$SPACE_DEV_HOST" localhost; do

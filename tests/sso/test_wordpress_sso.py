@@ -1,0 +1,278 @@
+"""The mu-plugin's Wikimedia login (DiscourseConnect client) and signed REST routes, on the real
+WordPress of the local stack. The provider is played by the test itself: it reads the plugin's
+signed request from the redirect and sends the browser (a requests.Session) back with a signed
+answer, so each refusal can be provoked precisely."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+import types
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from pydantic import SecretStr
+
+from sso import wordpress_accounts
+from sso.wordpress_accounts import WordPressSSOError
+
+from wp_helpers import WpAdmin, answer, consumer_request, logged_in, sso_override, user_meta_external_id
+
+pytestmark = pytest.mark.stack
+
+SECRET = "test-wp-connect-secret-0123456789"
+SSO_URL = "http://127.0.0.1:9/sso/wordpress/test"
+ROLES = '{"space-editors":"editor","space-authors":"author","space-admins":"administrator"}'
+
+
+@pytest.fixture(scope="module")
+def wp(stack):
+    with sso_override({"SPACE_BRIDGE_SSO_URL": SSO_URL, "SPACE_BRIDGE_SSO_SECRET": SECRET,
+                       "SPACE_BRIDGE_ROLES": ROLES, "SPACE_BRIDGE_LOGOUT_URL": "http://127.0.0.1:9/logout"}):
+        admin = WpAdmin(stack)
+        yield types.SimpleNamespace(url=stack["wordpress"]["url"], admin=admin, stack=stack)
+        admin.cleanup()
+
+
+def member(**fields) -> dict:
+    tag = uuid.uuid4().hex[:10]
+    data = {"external_id": f"9{int(tag, 16) % 10**9}", "email": f"sb-{tag}@space-bridge.test",
+            "username": f"Member {tag}", "name": f"Member {tag.upper()}"}
+    data.update(fields)
+    return data
+
+
+def start(browser, wp, redirect_to: str | None = None) -> dict:
+    params = {"action": "space-bridge-login"}
+    if redirect_to:
+        params["redirect_to"] = redirect_to
+    r = browser.get(f"{wp.url}/wp-login.php", params=params, allow_redirects=False, timeout=20)
+    assert r.status_code == 302, r.text[:300]
+    assert r.headers["Location"].startswith(SSO_URL + "?")
+    return consumer_request(r.headers["Location"], SECRET)
+
+
+def come_back(browser, request: dict, fields: dict, secret: str = SECRET) -> requests.Response:
+    url = answer(request["return_sso_url"], {"nonce": request["nonce"], **fields}, secret)
+    return browser.get(url, allow_redirects=False, timeout=20)
+
+
+def error_of(response: requests.Response) -> str | None:
+    q = parse_qs(urlsplit(response.headers.get("Location", "")).query)
+    return q.get("space_bridge_error", [None])[0]
+
+
+def login(wp, fields: dict, redirect_to: str | None = None) -> tuple[requests.Session, requests.Response]:
+    browser = requests.Session()
+    r = come_back(browser, start(browser, wp, redirect_to), fields)
+    return browser, r
+
+
+def wp_user(wp, email: str) -> dict:
+    u = wp.admin.by_email(email)
+    assert u is not None, f"no WordPress user {email}"
+    if u["id"] not in wp.admin.created:
+        wp.admin.created.append(u["id"])
+    return u
+
+
+# -- the handshake ------------------------------------------------------------------------------
+def test_login_page_offers_the_wikimedia_login(wp):
+    page = requests.get(f"{wp.url}/wp-login.php", timeout=20).text
+    assert "Log in with your Wikimedia account" in page
+    assert "action=space-bridge-login" in page
+
+
+def test_request_is_a_signed_nonce_and_the_callback(wp):
+    req = start(requests.Session(), wp)
+    assert set(req) == {"nonce", "return_sso_url"}
+    assert len(req["nonce"]) == 32
+    assert req["return_sso_url"] == f"{wp.url}/wp-login.php?action=space-bridge-sso"
+
+
+def test_first_login_creates_a_linked_subscriber_and_returns_to_the_page(wp):
+    fields = member()
+    browser, r = login(wp, fields, redirect_to=f"{wp.url}/?p=1")
+    assert r.status_code == 302 and r.headers["Location"] == f"{wp.url}/?p=1"
+    assert logged_in(browser, wp.url)
+    u = wp_user(wp, fields["email"])
+    assert u["roles"] == ["subscriber"]
+    assert u["name"] == fields["name"]
+    assert user_meta_external_id(wp.stack, u["id"]) == fields["external_id"]
+
+
+def test_second_login_finds_the_same_user_by_external_id_and_updates_it(wp):
+    fields = member()
+    login(wp, fields)
+    first = wp_user(wp, fields["email"])
+    new_email = "new-" + fields["email"]
+    browser, r = login(wp, {**fields, "email": new_email, "name": "Renamed"})
+    assert r.status_code == 302 and logged_in(browser, wp.url)
+    again = wp_user(wp, new_email)
+    assert again["id"] == first["id"] and again["name"] == "Renamed"
+
+
+def test_groups_map_to_roles_first_rule_wins_and_never_administrator(wp):
+    f1, f2, f3 = member(groups="space-authors,space-editors"), member(groups="space-admins"), member(groups="other")
+    for f in (f1, f2, f3):
+        login(wp, f)
+    assert wp_user(wp, f1["email"])["roles"] == ["editor"]      # the map's order, not the payload's
+    assert wp_user(wp, f2["email"])["roles"] == ["subscriber"]  # administrator is never granted
+    assert wp_user(wp, f3["email"])["roles"] == ["subscriber"]
+    login(wp, {**f1, "groups": ""})
+    assert wp_user(wp, f1["email"])["roles"] == ["subscriber"]  # a lost group lowers the role
+
+
+def test_a_local_administrator_is_not_lowered_by_a_login(wp):
+    fields = member()
+    login(wp, fields)
+    u = wp_user(wp, fields["email"])
+    wp.admin.s.post(f"{wp.url}/wp-json/wp/v2/users/{u['id']}", json={"roles": ["administrator"]}, timeout=20).raise_for_status()
+    login(wp, {**fields, "groups": ""})
+    assert wp_user(wp, fields["email"])["roles"] == ["administrator"]
+
+
+def test_forged_signature_is_refused_with_a_message(wp):
+    browser = requests.Session()
+    req = start(browser, wp)
+    fields = member()
+    r = come_back(browser, req, fields, secret="not-the-secret-at-all")
+    assert r.status_code == 302 and error_of(r) == "signature"
+    page = browser.get(r.headers["Location"], timeout=20).text
+    assert "could not be verified" in page and "Warning" not in page
+    assert not logged_in(browser, wp.url)
+    assert wp.admin.by_email(fields["email"]) is None
+
+
+def test_tampered_payload_is_refused(wp):
+    browser = requests.Session()
+    req = start(browser, wp)
+    url = answer(req["return_sso_url"], {"nonce": req["nonce"], **member()}, SECRET)
+    r = browser.get(url.replace("sso=", "sso=A"), allow_redirects=False, timeout=20)
+    assert error_of(r) == "signature"
+
+
+def test_replayed_answer_is_refused(wp):
+    browser = requests.Session()
+    req = start(browser, wp)
+    fields = member()
+    url = answer(req["return_sso_url"], {"nonce": req["nonce"], **fields}, SECRET)
+    assert error_of(browser.get(url, allow_redirects=False, timeout=20)) is None
+    again = requests.Session()
+    again.cookies.update(browser.cookies)
+    assert error_of(browser.get(url, allow_redirects=False, timeout=20)) == "nonce"
+
+
+def test_unknown_nonce_is_refused(wp):
+    browser = requests.Session()
+    start(browser, wp)
+    r = come_back(browser, {"nonce": "0" * 32, "return_sso_url": f"{wp.url}/wp-login.php?action=space-bridge-sso"},
+                  member())
+    assert error_of(r) == "nonce"
+
+
+def test_answer_carried_to_another_browser_is_refused(wp):
+    req = start(requests.Session(), wp)
+    other = requests.Session()
+    r = come_back(other, req, member())
+    assert error_of(r) == "browser"
+    assert not logged_in(other, wp.url)
+
+
+def test_existing_account_with_the_same_email_is_not_taken_over(wp):
+    fields = member()
+    local = wp.admin.create("local-" + fields["external_id"], fields["email"])
+    browser, r = login(wp, fields)
+    assert error_of(r) == "email_taken"
+    page = browser.get(r.headers["Location"], timeout=20).text
+    assert "not linked to a Wikimedia account" in page
+    assert not logged_in(browser, wp.url)
+    assert user_meta_external_id(wp.stack, local["id"]) is None
+    assert [u["id"] for u in wp.admin.users(search=fields["email"])] == [local["id"]]
+
+
+def test_redirect_outside_the_site_is_refused(wp):
+    _, r = login(wp, member(), redirect_to="https://evil.example/steal")
+    assert r.status_code == 302
+    assert r.headers["Location"] == f"{wp.url}/wp-admin/"
+
+
+def test_payload_without_external_id_is_refused(wp):
+    browser = requests.Session()
+    req = start(browser, wp)
+    fields = member()
+    del fields["external_id"]
+    assert error_of(come_back(browser, req, fields)) == "payload"
+
+
+# -- signed REST routes ---------------------------------------------------------------------------
+def site(wp, secret: str = SECRET):
+    return types.SimpleNamespace(name="local", url=wp.url, connect_secret=SecretStr(secret))
+
+
+def test_rest_logout_destroys_every_session_of_the_member(wp):
+    fields = member()
+    b1, _ = login(wp, fields)
+    b2, _ = login(wp, fields)
+    assert logged_in(b1, wp.url) and logged_in(b2, wp.url)
+    assert wordpress_accounts.logout(site(wp), fields["external_id"])["found"] is True
+    assert not logged_in(b1, wp.url) and not logged_in(b2, wp.url)
+    assert wordpress_accounts.logout(site(wp), "no-such-member")["found"] is False
+
+
+def test_rest_refuses_a_bad_signature_a_stale_timestamp_and_a_replay(wp):
+    with pytest.raises(WordPressSSOError) as bad:
+        wordpress_accounts.logout(site(wp, "wrong-secret-0123456789"), "1")
+    assert bad.value.status == 401
+    with pytest.raises(WordPressSSOError) as stale:
+        wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=time.time() - 3600)
+    assert stale.value.status == 401
+    now = time.time()
+    wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=now)
+    # the very same request again (same timestamp, body and so signature)
+    route = "/space-bridge/v1/logout"
+    body = b'{"external_id":"1"}'
+    ts = int(now)
+    r = requests.post(f"{wp.url}/wp-json{route}", data=body, timeout=20, headers={
+        "Content-Type": "application/json", "X-Space-Bridge-Timestamp": str(ts),
+        "X-Space-Bridge-Signature": wordpress_accounts.signature(SECRET, ts, "POST", route, body)})
+    assert r.status_code == 401 and r.json()["code"] == "space_bridge_replay"
+    # a signature for another route does not open this one
+    r = requests.post(f"{wp.url}/wp-json/space-bridge/v1/demote", data=body, timeout=20, headers={
+        "Content-Type": "application/json", "X-Space-Bridge-Timestamp": str(ts),
+        "X-Space-Bridge-Signature": wordpress_accounts.signature(SECRET, ts, "POST", route, body)})
+    assert r.status_code == 401
+
+
+def test_demote_job_removes_the_role_and_logs_the_member_out(wp):
+    from bridge.outbox import Job, PermanentFailure
+
+    fields = member(groups="space-editors")
+    browser, _ = login(wp, fields)
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+    settings = types.SimpleNamespace(wordpress=types.SimpleNamespace(sites=[site(wp)]))
+    handle = wordpress_accounts.handlers(settings)["sso.demote_wordpress"]
+    now = time.time()
+    job = lambda payload: Job(id=1, kind="sso.demote_wordpress", key="k", payload=payload, state="running",  # noqa: E731
+                              attempts=1, run_after=now, created_at=now)
+    handle(job({"site": "local", "sub": fields["external_id"]}))
+    assert wp_user(wp, fields["email"])["roles"] == []
+    assert not logged_in(browser, wp.url)
+    with pytest.raises(PermanentFailure):
+        handle(job({"site": "elsewhere", "sub": fields["external_id"]}))
+    with pytest.raises(PermanentFailure):
+        handle(job({"site": "local"}))
+
+
+def test_wordpress_logout_of_a_member_continues_at_the_bridge(wp):
+    fields = member()
+    browser, _ = login(wp, fields)
+    page = browser.get(f"{wp.url}/wp-admin/profile.php", timeout=20).text
+    logout = html.unescape(re.search(r'href="([^"]*action=logout[^"]*)"', page).group(1))
+    r = browser.get(logout, allow_redirects=False, timeout=20)
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("http://127.0.0.1:9/logout?next=")
+    assert not logged_in(browser, wp.url)
