@@ -57,8 +57,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         return Response(body, content_type=content_type)
 
     if settings.wikimedia is not None:  # Wikimedia login: /login, /oauth/callback, /whoami (sso/wikimedia.py)
-        from sso import wikimedia
+        from sso import logout, wikimedia
 
         wikimedia.init_app(app, settings, engine)
+        logout.init_app(app)  # single log-out: GET /logout (sso/logout.py)
 
     return app

@@ -21,9 +21,9 @@ def probe(job: Job) -> None:
 
 
 def handlers(settings, engine) -> dict[str, Handler]:
-    from sso import wordpress_accounts
+    from sso import logout, wordpress_accounts
 
-    return {"bridge.probe": probe, **wordpress_accounts.handlers(settings)}
+    return {"bridge.probe": probe, **wordpress_accounts.handlers(settings), **logout.handlers(settings)}
 
 
 def schedule(scheduler, settings, engine) -> None:

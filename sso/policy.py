@@ -17,7 +17,9 @@ The rules, in the order they are checked (the first that applies decides):
 6. ``email_unconfirmed`` (when ``require_confirmed_email``): the address is not confirmed.
    When the rule is off the member is allowed with ``email_confirmed=False`` recorded, and the
    DiscourseConnect side asks Discourse to confirm the address (``require_activation``).
-7. ``edit_count``: fewer edits than ``min_edit_count`` (params: minimum, actual).
+7. ``edit_count``: fewer edits than ``min_edit_count`` (params: minimum, actual). Mind that the
+   profile's ``editcount`` is the *local* count of the wiki serving OAuth (``User::getEditCount()``
+   in extension OAuth's UserStatementProvider): edits on meta.wikimedia.org, not across projects.
 8. ``account_age``: registered less than ``min_account_age_days`` days ago (params: minimum,
    days). Accounts with no registration date predate MediaWiki's tracking of it (2005), so
    they are old enough.

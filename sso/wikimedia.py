@@ -166,21 +166,24 @@ def _state() -> _State:
 
 # -- where the bridge may send a browser ----------------------------------------------------------
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: `next` travels in the session cookie (4 KB in all); a DiscourseConnect URL is ~600 characters
+MAX_NEXT_LENGTH = 2048
 
 
-def _origin(url: str) -> tuple[str, int] | None:
+def _origin(url: str) -> tuple[str, str, int] | None:
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         return None
-    return parts.hostname.lower(), port
+    return scheme, parts.hostname.lower(), port
 
 
-def allowed_origins(settings: Settings) -> set[tuple[str, int]]:
-    """(host, port) of the bridge, the forum and every WordPress site: where `next` may point."""
+def allowed_origins(settings: Settings) -> set[tuple[str, str, int]]:
+    """(scheme, host, port) of the bridge, the forum and every WordPress site: where `next` may point."""
     urls = [settings.bridge.public_url]
     if settings.discourse is not None:
         urls.append(settings.discourse.url)
@@ -190,7 +193,7 @@ def allowed_origins(settings: Settings) -> set[tuple[str, int]]:
 
 def safe_next(value: str | None, settings: Settings | None = None) -> str | None:
     """`value` when it is a same-origin path ("/x?y") or an http(s) URL on a configured host."""
-    if not value or len(value) > 8000:
+    if not value or len(value) > MAX_NEXT_LENGTH:
         return None
     if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
         return None
@@ -274,7 +277,9 @@ def render_refusal(reason: str, status: int = 403, params: tuple | list = (), *,
     wiki = st.wiki_host
     default_params = {policy.PROFILE_INCOMPLETE: (wiki,), policy.EMAIL_MISSING: (wiki,),
                       policy.EMAIL_UNCONFIRMED: (wiki,)}
-    help_params = {policy.EDIT_COUNT: tuple(params)[:1]}.get(reason, default_params.get(reason, ()))
+    if reason == policy.EDIT_COUNT:  # the count is the one on the login wiki: name it
+        params = (*tuple(params)[:2], wiki)
+    help_params = {policy.EDIT_COUNT: (*tuple(params)[:1], wiki)}.get(reason, default_params.get(reason, ()))
     action = None
     if reason in ACTIONS:
         page, text_key = ACTIONS[reason]

@@ -48,10 +48,11 @@ def test_required_languages_exist():
 
 
 def test_parameters_and_plural():
-    assert i18n.message("en", "spacebridge-refusal-edit-count", 100, 1) == (
-        "The Wikimedia Space is open to accounts with at least 100 edits on Wikimedia projects; "
-        "yours has 1 edit so far.")
-    assert i18n.message("es", "spacebridge-refusal-edit-count-help", 1).endswith("alcanzado 1 edición.")
+    assert i18n.message("en", "spacebridge-refusal-edit-count", 100, 1, "meta.wikimedia.org") == (
+        "The Wikimedia Space is open to accounts with at least 100 edits on meta.wikimedia.org; "
+        "yours has 1 edit there so far.")
+    assert i18n.message("es", "spacebridge-refusal-edit-count-help", 1, "meta.wikimedia.org").endswith(
+        "tenga 1 edición en meta.wikimedia.org.")
     assert "less than a day ago" in i18n.message("en", "spacebridge-refusal-account-age", 30, 0)
     assert "registered 2 days ago" in i18n.message("en", "spacebridge-refusal-account-age", 30, 2)
     assert i18n.message("en", "spacebridge-refusal-deny-list", "Женя") == (
@@ -62,7 +63,7 @@ def test_parameters_and_plural():
                                      (10, "10 تعديلات"), (11, "11 تعديلًا"), (99, "99 تعديلًا"), (100, "100 تعديل"),
                                      (103, "103 تعديلات")])
 def test_arabic_has_six_plural_forms(n, form):
-    assert f"ما لا يقل عن {form}،" in i18n.message("ar", "spacebridge-refusal-edit-count", n, 5)
+    assert f"ما لا يقل عن {form}،" in i18n.message("ar", "spacebridge-refusal-edit-count", n, 5, "meta.wikimedia.org")
 
 
 def test_fallback_to_base_language_then_english_and_unknown_keys():

@@ -209,7 +209,8 @@ def test_safe_next_rules(bridge):
           bridge.url + "/whoami"]
     bad = [None, "", "//discuss.example.org/", "http://discuss.example.org/", "https://discuss.example.org:8443/",
            "https://evil.example.org/", "https://discuss.example.org@evil.example/", "/\\evil", "/a\nb",
-           "data:text/html,x", "http://localhost:8082/"]
+           "data:text/html,x", "http://localhost:8082/", "http://discuss.example.org:443/",
+           "/" + "x" * wikimedia.MAX_NEXT_LENGTH]
     for url in ok:
         assert wikimedia.safe_next(url, settings) == url, url
     for url in bad:
@@ -256,8 +257,10 @@ def test_member_without_email_is_refused(bridge, wm, browser):
 def test_low_edit_count_is_refused_when_configured(bridge, wm, browser):
     bridge.configure(policy={"min_edit_count": 50})
     resp = login(browser, bridge, wm, "Newbie Nell")
-    assert_refused(resp, bridge, "edit_count", 403, "en", 50, 3)
-    assert "at least 50 edits" in resp.text and "yours has 3 edits so far" in resp.text
+    host = urlsplit(wm.url).netloc
+    assert_refused(resp, bridge, "edit_count", 403, "en", 50, 3, host)
+    assert f"at least 50 edits on {host}; yours has 3 edits there so far" in resp.text
+    assert i18n.message("en", "spacebridge-refusal-edit-count-help", 50, host) in resp.text
     assert_nothing_created(browser, bridge)
 
 
@@ -404,9 +407,10 @@ def test_uselang_wins_over_accept_language_and_the_page_switches_language(bridge
     browser.headers["Accept-Language"] = "es"
     bridge.configure(policy={"min_edit_count": 50})
     resp = login(browser, bridge, wm, "Newbie Nell", uselang="ar")
-    assert_refused(resp, bridge, "edit_count", 403, "ar", 50, 3)
+    host = urlsplit(wm.url).netloc
+    assert_refused(resp, bridge, "edit_count", 403, "ar", 50, 3, host)
     again = browser.get(bridge.url + "/login/refused", params={"uselang": "en"}, timeout=30)
-    assert_refused(again, bridge, "edit_count", 403, "en", 50, 3)  # reloadable, in another language
+    assert_refused(again, bridge, "edit_count", 403, "en", 50, 3, host)  # reloadable, in another language
     assert 'hreflang="es"' in again.text and 'lang="ar" dir="rtl"' in again.text  # links to the others
 
 

@@ -126,6 +126,17 @@ def test_groups_map_to_roles_first_rule_wins_and_never_administrator(wp):
     assert wp_user(wp, f1["email"])["roles"] == ["subscriber"]  # a lost group lowers the role
 
 
+def test_the_bridges_custom_role_wins_over_groups_but_never_administrator(wp):
+    f1 = member(groups="space-editors", **{"custom.role": "author"})
+    f2 = member(**{"custom.role": "administrator"})
+    f3 = member(**{"custom.role": "no-such-role", "groups": "space-editors"})
+    for f in (f1, f2, f3):
+        login(wp, f)
+    assert wp_user(wp, f1["email"])["roles"] == ["author"]
+    assert wp_user(wp, f2["email"])["roles"] == ["subscriber"]
+    assert wp_user(wp, f3["email"])["roles"] == ["editor"]
+
+
 def test_a_local_administrator_is_not_lowered_by_a_login(wp):
     fields = member()
     login(wp, fields)

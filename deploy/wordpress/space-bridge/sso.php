@@ -40,7 +40,9 @@
  *   - the page to return to is kept server-side with the nonce (never taken from the
  *     payload) and allow-listed with wp_validate_redirect.
  *
- * Roles: set from the payload's `groups` on each login. An administrator is never lowered by a
+ * Roles: set on each login from the payload's `custom.role` (the bridge maps wiki groups with
+ * wordpress.sites[].roles, default subscriber) or, without it, from `groups` through
+ * SPACE_BRIDGE_ROLES. An administrator is never lowered by a
  * login, and "administrator" is never granted through SSO (a mapping to it is ignored): the
  * site's administrators are managed in WordPress. The demotion route (a locked member) does
  * apply to administrators linked to a Wikimedia account.
@@ -157,8 +159,7 @@ function finish() {
 	if ( false === $raw ) {
 		fail( 'payload' );
 	}
-	$payload = array();
-	parse_str( $raw, $payload );
+	$payload = parse_payload( $raw );
 	$nonce = isset( $payload['nonce'] ) && is_string( $payload['nonce'] ) ? $payload['nonce'] : '';
 	if ( ! preg_match( '/^[0-9a-f]{32}$/', $nonce ) ) {
 		fail( 'nonce' );
@@ -184,7 +185,7 @@ function finish() {
 	if ( is_wp_error( $user ) ) {
 		fail( $user->get_error_code() );
 	}
-	apply_roles( $user, isset( $payload['groups'] ) && is_string( $payload['groups'] ) ? $payload['groups'] : '' );
+	apply_roles( $user, $payload );
 
 	wp_set_current_user( $user->ID );
 	wp_set_auth_cookie( $user->ID, false, is_ssl() );
@@ -192,6 +193,25 @@ function finish() {
 
 	wp_safe_redirect( safe_redirect_to( $stored['redirect_to'] ) );
 	exit;
+}
+
+/**
+ * The fields of a form-encoded payload, names kept as they are (parse_str would turn the
+ * "custom.role" of DiscourseConnect's custom fields into "custom_role"); the last of a repeated
+ * name wins.
+ *
+ * @return array<string, string>
+ */
+function parse_payload( $raw ) {
+	$fields = array();
+	foreach ( explode( '&', (string) $raw ) as $pair ) {
+		if ( '' === $pair ) {
+			continue;
+		}
+		$kv                             = explode( '=', $pair, 2 );
+		$fields[ urldecode( $kv[0] ) ] = isset( $kv[1] ) ? urldecode( $kv[1] ) : '';
+	}
+	return $fields;
 }
 
 /**
@@ -296,11 +316,23 @@ function role_for_groups( $groups ) {
 	return wp_roles()->is_role( $default ) && 'administrator' !== $default ? $default : 'subscriber';
 }
 
-function apply_roles( \WP_User $user, $groups ) {
+/**
+ * The member's role: the bridge's own mapping (`custom.role`, from wordpress.sites[].roles) when
+ * the answer has one, else the payload's `groups` through SPACE_BRIDGE_ROLES. Never administrator.
+ */
+function role_for_payload( array $payload ) {
+	$role = isset( $payload['custom.role'] ) ? (string) $payload['custom.role'] : '';
+	if ( '' !== $role && 'administrator' !== $role && wp_roles()->is_role( $role ) ) {
+		return $role;
+	}
+	return role_for_groups( isset( $payload['groups'] ) ? (string) $payload['groups'] : '' );
+}
+
+function apply_roles( \WP_User $user, array $payload ) {
 	if ( in_array( 'administrator', (array) $user->roles, true ) ) {
 		return; // never lowered by a login
 	}
-	$role = role_for_groups( $groups );
+	$role = role_for_payload( $payload );
 	if ( array( $role ) !== array_values( (array) $user->roles ) ) {
 		$user->set_role( $role );
 	}
