@@ -3,8 +3,11 @@
     python deploy/dev/devconfig.py STACK_JSON OUT_YAML
     python deploy/dev/devconfig.py --secret NAME STATE_DIR    # print (creating) a kept secret
 
-Secrets the bridge owns (its session key, the WordPress web hook secret) are generated once
-and kept in the state directory beside stack.json, so restarts keep sessions and signatures.
+Secrets the bridge owns (its session key, the WordPress web hook secret, the DiscourseConnect
+secrets, the Wikimedia double's client secret) are generated once and kept in the state
+directory beside stack.json, so restarts keep sessions and signatures.
+
+    python deploy/dev/devconfig.py --wikimedia-client-id      # the client id run.sh gives the double
 """
 
 from __future__ import annotations
@@ -27,7 +30,20 @@ def kept_secret(state: Path, name: str) -> str:
     return path.read_text().strip()
 
 
-def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None = None) -> dict:
+WIKIMEDIA_CLIENT_ID = "space-bridge-dev"
+
+
+def _wordpress_sso_supported() -> bool:
+    """Whether this bridge's configuration knows wordpress.sites[].connect_secret (its WordPress login)."""
+    try:
+        from bridge import config
+    except ImportError:
+        return False
+    return "connect_secret" in getattr(config.WordPressSite, "model_fields", {})
+
+
+def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None = None,
+               wikimedia_url: str | None = None) -> dict:
     wp, mw = stack["wordpress"], stack["mediawiki"]
     config = {
         "bridge": {
@@ -55,6 +71,16 @@ def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None 
             "password": mw["bot_password"],
         },
     }
+    if _wordpress_sso_supported():
+        # Log in to WordPress through the bridge: the same secret deploy/dev/lib/wordpress.sh gives
+        # the mu-plugin (SPACE_BRIDGE_SSO_SECRET, file secrets/wordpress_connect_secret).
+        config["wordpress"]["sites"][0]["connect_secret"] = kept_secret(state, "wordpress_connect_secret")
+    if wikimedia_url:  # the Wikimedia double (deploy/dev/wikimedia_double) started by run.sh
+        config["wikimedia"] = {
+            "oauth_base_url": wikimedia_url,
+            "client_id": WIKIMEDIA_CLIENT_ID,
+            "client_secret": kept_secret(state, "wikimedia_client_secret"),
+        }
     if discourse_url:  # the Discourse double (deploy/dev/discourse_double) started by run.sh
         config["discourse"] = {
             "url": discourse_url,
@@ -67,13 +93,16 @@ def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None 
 
 
 def main() -> None:
+    if sys.argv[1] == "--wikimedia-client-id":
+        print(WIKIMEDIA_CLIENT_ID)
+        return
     if sys.argv[1] == "--secret":
         print(kept_secret(Path(sys.argv[3]), sys.argv[2]))
         return
     stack_json, out = Path(sys.argv[1]), Path(sys.argv[2])
     listen = os.environ.get("SPACE_DEV_BRIDGE_LISTEN", "127.0.0.1:8090")
     config = dev_config(json.loads(stack_json.read_text()), stack_json.parent.resolve(), listen,
-                        os.environ.get("SPACE_DEV_DISCOURSE_URL"))
+                        os.environ.get("SPACE_DEV_DISCOURSE_URL"), os.environ.get("SPACE_DEV_WIKIMEDIA_URL"))
     out.parent.mkdir(parents=True, exist_ok=True)
     text = "# Written by deploy/dev/devconfig.py for `make run`; edits are overwritten.\n"
     out.write_text(text + yaml.safe_dump(config, sort_keys=False))

@@ -10,6 +10,8 @@ bin=$repo/.venv/bin
 listen=${SPACE_DEV_BRIDGE_LISTEN:-127.0.0.1:8090}
 discourse_port=${SPACE_DEV_DISCOURSE_PORT:-8070}
 export SPACE_DEV_DISCOURSE_URL=http://127.0.0.1:$discourse_port
+wikimedia_port=${SPACE_DEV_WIKIMEDIA_PORT:-8071}
+export SPACE_DEV_WIKIMEDIA_URL=http://127.0.0.1:$wikimedia_port
 config=$state/space.yaml
 rundir=$state/run
 mkdir -p "$rundir" "$state/log"
@@ -68,6 +70,19 @@ curl -fsS "$SPACE_DEV_DISCOURSE_URL/__double__/health" >/dev/null ||
   { echo "run.sh: the Discourse double did not start; see $state/log/discourse-double.log" >&2; false; }
 "$bin/space-bridge" --config "$config" discourse setup
 
+# Wikimedia's login: its OAuth 2.0 double stands in (deploy/dev/wikimedia_double; test users and
+# the password "wikimedia-double" in its users.py), the bridge's /oauth/callback registered.
+WIKIMEDIA_DOUBLE_CLIENT_SECRET=$("$bin/python" "$repo/deploy/dev/devconfig.py" --secret wikimedia_client_secret "$state") \
+  setsid "$bin/python" "$repo/deploy/dev/wikimedia_double/__main__.py" --host 127.0.0.1 --port "$wikimedia_port" \
+  --client-id "$("$bin/python" "$repo/deploy/dev/devconfig.py" --wikimedia-client-id)" \
+  --redirect-uri "http://$listen/oauth/callback" --base-url "$SPACE_DEV_WIKIMEDIA_URL" \
+  >>"$state/log/wikimedia-double.log" 2>&1 &
+echo $! >"$rundir/bridge-wikimedia-double.pid"
+for _ in $(seq 1 100); do
+  curl -fsS "$SPACE_DEV_WIKIMEDIA_URL/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
 for cmd in serve worker; do
   setsid "$bin/space-bridge" --config "$config" "$cmd" >>"$state/log/bridge-$cmd.log" 2>&1 &
   echo $! >"$rundir/bridge-$cmd.pid"
@@ -94,6 +109,8 @@ cat <<EOT
 Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
   bridge     http://$listen/healthz   http://$listen/metrics
   Discourse  $SPACE_DEV_DISCOURSE_URL/   (the contract double: a local stand-in for Discourse)
+  Wikimedia  $SPACE_DEV_WIKIMEDIA_URL/   (the OAuth 2.0 double: log in as "Alice Member", password wikimedia-double)
+  log in     http://$listen/login   log out everywhere: http://$listen/logout
   WordPress  $wp_url/   (log in at $wp_url/wp-login.php; credentials in $state/stack.json)
   MediaWiki  $mw_url/
   IRC        $irc
@@ -103,7 +120,7 @@ EOT
 
 # Wait for Ctrl-C; if a bridge process dies, say so and stop the rest.
 while :; do
-  for cmd in serve worker discourse-double; do
+  for cmd in serve worker discourse-double wikimedia-double; do
     pid=$(cat "$rundir/bridge-$cmd.pid" 2>/dev/null || echo 0)
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "run.sh: $cmd stopped unexpectedly; see $state/log/*$cmd.log" >&2
