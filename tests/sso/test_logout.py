@@ -24,8 +24,6 @@ from bridge.app import create_app  # noqa: E402
 from bridge.store import outbox_jobs  # noqa: E402
 from sso import logout as logout_mod  # noqa: E402
 
-from conftest import settings_data  # noqa: E402
-
 FORUM_SECRET = "forum-connect-secret-0123"
 WP_SECRET = "test-wp-connect-secret-logout-0123"
 ALICE_SUB = "1001"
@@ -43,7 +41,14 @@ def wordpress_supported() -> bool:
 
 
 def configure(bridge, *, forum=None, wp_url=None, wp_secret=WP_SECRET):
-    data = settings_data(bridge.url, bridge.double, discourse_url=forum.url if forum else None)
+    double = bridge.double
+    data = {"bridge": {"public_url": bridge.url, "secret_key": "test-secret-key-0123456789abcdef0123",
+                       "log_format": "console"},
+            "wikimedia": {"oauth_base_url": double.url, "client_id": double.client_id,
+                          "client_secret": double.client_secret, "timeout_seconds": 10}}
+    if forum:
+        data["discourse"] = {"url": forum.url, "api_key": "test-api-key", "connect_secret": "connect-secret-123",
+                             "webhook_secret": "webhook-secret-123"}
     if wp_url:
         data["wordpress"] = {"sites": [{"name": "blog", "url": wp_url, "username": "bridge", "password": "pw",
                                         "webhook_secret": "wp-webhook-secret", "connect_secret": wp_secret}]}

@@ -287,3 +287,23 @@ def test_wordpress_logout_of_a_member_continues_at_the_bridge(wp):
     assert r.status_code == 302
     assert r.headers["Location"].startswith("http://127.0.0.1:9/logout?next=")
     assert not logged_in(browser, wp.url)
+
+
+def test_sso_only_sends_the_login_page_to_the_bridge_but_keeps_a_way_to_the_password_form(wp):
+    with sso_override({"SPACE_BRIDGE_SSO_URL": SSO_URL, "SPACE_BRIDGE_SSO_SECRET": SECRET, "SPACE_BRIDGE_SSO_ONLY": "1"}):
+        browser = requests.Session()
+        r = browser.get(f"{wp.url}/wp-login.php", params={"redirect_to": f"{wp.url}/?p=1"}, allow_redirects=False, timeout=20)
+        assert r.status_code == 302 and "action=space-bridge-login" in r.headers["Location"]
+        r = browser.get(r.headers["Location"], allow_redirects=False, timeout=20)
+        assert r.headers["Location"].startswith(SSO_URL + "?")
+        local = requests.get(f"{wp.url}/wp-login.php", params={"space_bridge": "local"}, timeout=20)
+        assert local.status_code == 200 and 'name="pwd"' in local.text
+    assert 'name="pwd"' in requests.get(f"{wp.url}/wp-login.php", timeout=20).text  # the module's constants again
+
+
+def test_disabled_sso_shows_no_button_and_the_routes_answer_503(wp):
+    with sso_override({"SPACE_BRIDGE_SSO_URL": "", "SPACE_BRIDGE_SSO_SECRET": SECRET}):
+        assert "space-bridge-login" not in requests.get(f"{wp.url}/wp-login.php", timeout=20).text
+        with pytest.raises(WordPressSSOError) as off:
+            wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"})
+        assert off.value.status == 503

@@ -47,21 +47,35 @@ def answer(return_url: str, fields: dict, secret: str) -> str:
     return f"{return_url}{sep}{urlencode({'sso': sso, 'sig': sign(secret, sso)})}"
 
 
-def php_quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+# The PHP file never changes (PHP's OPcache in `php -S` re-reads a changed file only after
+# opcache.revalidate_freq seconds); the values are in a JSON file beside it, read on each request.
+LOADER = """<?php
+// Written by a space-bridge test (tests/sso/wp_helpers.py); removed when it ends.
+$space_bridge_override = json_decode((string) @file_get_contents(__DIR__ . '/' . basename(__FILE__, '.php') . '.json'), true);
+foreach (is_array($space_bridge_override) ? $space_bridge_override : array() as $name => $value) {
+    defined($name) || define($name, $value);
+}
+unset($space_bridge_override);
+"""
 
 
 @contextlib.contextmanager
 def sso_override(constants: dict):
-    lines = ["<?php", "// Written by a space-bridge test (tests/sso/wp_helpers.py); removed when it ends."]
-    for name, value in constants.items():
-        lines.append(f"define({php_quote(name)}, {php_quote(str(value))});")
-    OVERRIDE.write_text("\n".join(lines) + "\n")
-    OVERRIDE.chmod(0o644)
+    values = OVERRIDE.with_suffix(".json")
+    previous = values.read_text() if OVERRIDE.exists() and values.exists() else None  # an enclosing override
+    values.write_text(json.dumps({k: str(v) for k, v in constants.items()}))
+    values.chmod(0o644)
+    if not OVERRIDE.exists() or OVERRIDE.read_text() != LOADER:
+        OVERRIDE.write_text(LOADER)
+        OVERRIDE.chmod(0o644)
     try:
         yield OVERRIDE
     finally:
-        OVERRIDE.unlink(missing_ok=True)
+        if previous is None:
+            OVERRIDE.unlink(missing_ok=True)
+            values.unlink(missing_ok=True)
+        else:
+            values.write_text(previous)
 
 
 class WpAdmin:
