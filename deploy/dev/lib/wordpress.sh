@@ -43,8 +43,8 @@ define('AUTOMATIC_UPDATER_DISABLED', true);
 define('FS_METHOD', 'direct');
 define('WP_HTTP_BLOCK_EXTERNAL', $( ((SPACE_DEV_WP_BLOCK_EXTERNAL)) && echo true || echo false));
 // Wikimedia login through the bridge (deploy/wordpress/space-bridge/sso.php). A test may set
-// these constants first in $(basename "$SPACE_DEV_WP_SSO_OVERRIDE") beside this file (tests/browser writes and
-// removes it); whatever it leaves undefined gets the dev value.
+// these constants first in $(basename "$SPACE_DEV_WP_SSO_OVERRIDE") beside this file (tests/sso and tests/browser
+// write it, with the values in a .json beside it, and remove both); the rest get the dev values.
 if (is_readable($(php_quote "$SPACE_DEV_WP_SSO_OVERRIDE"))) { include $(php_quote "$SPACE_DEV_WP_SSO_OVERRIDE"); }
 defined('SPACE_BRIDGE_SSO_URL') || define('SPACE_BRIDGE_SSO_URL', $(php_quote "$SPACE_DEV_WP_SSO_URL"));
 defined('SPACE_BRIDGE_SSO_SECRET') || define('SPACE_BRIDGE_SSO_SECRET', $(php_quote "$(wp_sso_secret)"));
