@@ -60,6 +60,11 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         from sso import logout, wikimedia
 
         wikimedia.init_app(app, settings, engine)
+
+        # DiscourseConnect provider: /sso/discourse, /sso/wordpress/<site> (sso/provider.py)
+        from sso import provider
+
+        provider.init_app(app, settings, engine, outbox)
         logout.init_app(app)  # single log-out: GET /logout (sso/logout.py)
 
     return app

@@ -260,6 +260,27 @@ class WordPressSite(_Model):
                               description="the site's name in topic titles and notes (default: name)")
     mirror_as: str | None = Field(None, description="Discourse user this site's topics are created as "
                                   "(default: mirror.username)")
+    # Login with a Wikimedia account through the bridge (GET /sso/wordpress/<name>): the site's
+    # mu-plugin is a DiscourseConnect consumer with this secret (its own wp-config constant holds
+    # the same value). None: the site does not use the bridge for logins.
+    connect_secret: Secret | None = Field(None, description="DiscourseConnect secret shared with the site's mu-plugin")
+    roles: dict[str, str] = Field(default_factory=dict, description="wiki group -> WordPress role, first match wins")
+    default_role: str = Field("subscriber", pattern=r"^[a-z0-9_-]+$", description="role of members no rule maps")
+
+    @field_validator("connect_secret")
+    @classmethod
+    def _connect_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 10:
+            raise ValueError("must be at least 10 characters")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, str]) -> dict[str, str]:
+        bad = [r for r in roles.values() if not re.fullmatch(r"[a-z0-9_-]+", r)]
+        if bad:
+            raise ValueError(f"not a WordPress role name: {', '.join(bad)}")
+        return roles
 
 
 class WordPressSettings(_Model):
@@ -344,6 +365,61 @@ class RelaySettings(_Model):
         return self
 
 
+class SsoRoleRule(_Model):
+    """Who gets a role on the forum: members of any of these wiki groups, or these usernames."""
+
+    groups: list[str] = []
+    users: list[str] = Field(default_factory=list, description="Wikimedia usernames (or #<central id>)")
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups and not self.users
+
+
+class SsoSettings(_Model):
+    """The bridge as DiscourseConnect provider (sso/provider.py) and the periodic account re-check."""
+
+    # Discourse's own nonce_expiry_time is 10 minutes (lib/discourse_connect_base.rb); a login
+    # that takes longer is refused by the bridge as well, before anything is answered.
+    nonce_max_age_seconds: int = Field(600, ge=30, le=3600)
+    # Answered nonces are refused again for this long (Discourse: used_nonce_expiry_time, 24 h).
+    used_nonce_keep_hours: int = Field(24, ge=1, le=24 * 30)
+    # Discourse's min_username_length / max_username_length site settings (defaults 3 and 20).
+    username_min_length: int = Field(3, ge=1, le=60)
+    username_max_length: int = Field(20, ge=3, le=60)
+    # Wiki group -> Discourse group (an existing, non-automatic group).
+    discourse_groups: dict[str, str] = {}
+    # true: send the full `groups` list (needs Discourse's discourse_connect_overrides_groups);
+    # false: add_groups/remove_groups for the mapped groups only.
+    discourse_overrides_groups: bool = False
+    discourse_admins: SsoRoleRule = SsoRoleRule()
+    discourse_moderators: SsoRoleRule = SsoRoleRule()
+    # Avatar URL template ({username}: the wiki username, {sub}: the central id); None: no avatar.
+    avatar_url: str | None = None
+    suppress_welcome_message: bool = False
+    # Hours between re-checks of every known account against the wiki (locks and blocks); 0: never.
+    recheck_interval_hours: float = Field(24, ge=0)
+    # Days a locked or blocked member's forum account is suspended for.
+    suspend_days: int = Field(36500, ge=1)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "SsoSettings":
+        if self.username_max_length < self.username_min_length:
+            raise ValueError("username_max_length must not be below username_min_length")
+        return self
+
+    @field_validator("avatar_url")
+    @classmethod
+    def _avatar_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            _check_http_url(value.format(username="x", sub="1"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"not an http(s) URL template with {{username}} or {{sub}}: {exc}") from None
+        return value
+
+
 class Settings(_Model):
     bridge: BridgeSettings
     outbox: OutboxSettings = OutboxSettings()
@@ -353,6 +429,7 @@ class Settings(_Model):
     mediawiki: MediaWikiSettings | None = None
     relay: RelaySettings = RelaySettings()
     mirror: MirrorSettings = MirrorSettings()
+    sso: SsoSettings = SsoSettings()
 
     _source: str = PrivateAttr("<config>")
 

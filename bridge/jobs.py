@@ -23,7 +23,17 @@ def probe(job: Job) -> None:
 def handlers(settings, engine) -> dict[str, Handler]:
     from sso import logout, wordpress_accounts
 
-    return {"bridge.probe": probe, **wordpress_accounts.handlers(settings), **logout.handlers(settings)}
+    return {"bridge.probe": probe, **wordpress_accounts.handlers(settings), **logout.handlers(settings), **_sso_handlers(settings, engine)}
+
+
+def _sso_handlers(settings, engine) -> dict[str, Handler]:
+    """DiscourseConnect provider jobs (sso/provider.py, sso/recheck.py): forum-side only."""
+    if settings.discourse is None:
+        return {}
+    from sso import provider, recheck
+
+    return {provider.SYNC_DISCOURSE: provider.sync_discourse_handler(settings, engine),
+            recheck.SUSPEND_DISCOURSE: recheck.suspend_discourse_handler(settings)}
 
 
 def schedule(scheduler, settings, engine) -> None:
@@ -36,3 +46,26 @@ def schedule(scheduler, settings, engine) -> None:
                 log.info("outbox.purged", removed=removed, older_than_days=keep)
 
         scheduler.every(3600, purge, "outbox-purge")
+
+    if settings.wikimedia is not None:
+        from sso import provider
+
+        def purge_sso_nonces():
+            removed = provider.purge_nonces(engine)
+            if removed:
+                log.info("sso.nonces_purged", removed=removed)
+
+        scheduler.every(3600, purge_sso_nonces, "sso-nonce-purge")
+
+    hours = settings.sso.recheck_interval_hours
+    if hours and settings.wikimedia is not None and settings.mediawiki is not None:
+        from bridge import platforms
+        from sso import recheck
+
+        kinds = set(handlers(settings, engine))
+
+        def sso_recheck():
+            with platforms.mediawiki(settings) as client:
+                recheck.recheck(settings, engine, outbox, client, job_kinds=kinds)
+
+        scheduler.every(hours * 3600, sso_recheck, "sso-recheck")

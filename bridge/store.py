@@ -81,6 +81,33 @@ accounts = sa.Table(
 )
 
 
+# DiscourseConnect provider (sso/provider.py). `sso_nonces`: every answered request, per consumer
+# ("discourse", "wordpress:<site>"), by the SHA-256 of its nonce, refused again until expires_at.
+sso_nonces = sa.Table(
+    "sso_nonces",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("nonce_hash", sa.String(64), primary_key=True),
+    sa.Column("sub", sa.String(64), nullable=True),
+    sa.Column("used_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+# The member's username on the forum and blogs (chosen once, then kept: sso/usernames.py) and
+# the hash of the profile fields last sent to Discourse (a change queues sso.sync_discourse).
+sso_members = sa.Table(
+    "sso_members",
+    metadata,
+    sa.Column("sub", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(60), nullable=False),
+    sa.Column("username_lower", sa.String(60), nullable=False, unique=True),
+    sa.Column("discourse_fields_hash", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 

@@ -498,3 +498,27 @@ class MediaWikiClient:
             ]
 
         return self._run(f"list sections of {title!r}", operation)
+
+    def user_status(self, username: str) -> dict[str, Any]:
+        """Whether `username` is blocked on this wiki or globally locked, in one query:
+        ``list=users&usprop=blockinfo`` (mediawiki.org/wiki/API:Users: ``blockid``, ``blockexpiry``,
+        ``blockreason`` when blocked; ``missing`` for an unknown name) and, on wikis with
+        CentralAuth (meta.wikimedia.org), ``meta=globaluserinfo&guiuser=`` (API:Globaluserinfo:
+        ``locked`` when the global account is locked). Wikis without CentralAuth only warn about
+        the unknown module: ``locked`` is then None (unknown)."""
+
+        def operation(site: _Site) -> dict[str, Any]:
+            data = site.get("query", list="users", ususers=username, usprop="blockinfo",
+                            meta="globaluserinfo", guiuser=username)
+            query = data.get("query") or {}
+            user = (query.get("users") or [{}])[0]
+            gui = query.get("globaluserinfo")
+            return {
+                "missing": "missing" in user or "invalid" in user,
+                "blocked": "blockid" in user,
+                "block_expiry": user.get("blockexpiry"),
+                "block_reason": user.get("blockreason"),
+                "locked": None if gui is None else ("locked" in gui and gui["locked"] is not False),
+            }
+
+        return self._run(f"look up user {username!r}", operation)

@@ -1,0 +1,211 @@
+"""The periodic re-check of accounts (sso/recheck.py): against a scripted wiki, the Discourse double,
+and the real MediaWiki of the local stack (a user blocked there through the API)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
+
+from doubles.discourse import DiscourseDouble  # noqa: E402
+
+from bridge import config  # noqa: E402
+from bridge import jobs as bridge_jobs  # noqa: E402
+from bridge.clients.discourse import DiscourseClient  # noqa: E402
+from bridge.clients.mediawiki import MediaWikiClient  # noqa: E402
+from bridge.outbox import Job, Outbox  # noqa: E402
+from sso import accounts, recheck  # noqa: E402
+
+CONNECT_SECRET = "connect-secret-123"
+
+
+def settings_for(*, discourse_url="http://forum.test", api_key="k", mediawiki: dict | None = None, hours=24):
+    data = {
+        "bridge": {"public_url": "http://bridge.test", "secret_key": "test-secret-key-0123456789abcdef0123",
+                   "log_format": "console"},
+        "wikimedia": {"oauth_base_url": "http://wm.test", "client_id": "c", "client_secret": "s"},
+        "discourse": {"url": discourse_url, "api_key": api_key, "connect_secret": CONNECT_SECRET,
+                      "webhook_secret": "webhook-secret-123"},
+        "wordpress": {"sites": [{"name": "blog", "url": "http://blog.test", "username": "u", "password": "p",
+                                 "webhook_secret": "w", "connect_secret": "wp-connect-secret"}]},
+        "sso": {"recheck_interval_hours": hours, "suspend_days": 30},
+    }
+    if mediawiki:
+        data["mediawiki"] = mediawiki
+    return config.parse(data, "<test>")
+
+
+def add_account(engine, sub, username, platforms=()):
+    accounts.upsert_from_profile(engine, {"sub": sub, "username": username, "email": f"{sub}@example.org",
+                                          "confirmed_email": True, "blocked": False, "groups": ["*", "user"]})
+    for p in platforms:
+        accounts.mark_platform(engine, sub, p)
+
+
+class ScriptedWiki:
+    def __init__(self, statuses):
+        self.statuses = statuses
+        self.asked = []
+
+    def user_status(self, username):
+        self.asked.append(username)
+        status = self.statuses.get(username, {})
+        if isinstance(status, Exception):
+            raise status
+        return {"missing": False, "blocked": False, "locked": None, **status}
+
+
+def queued(engine):
+    return sorted((j.kind, tuple(sorted(j.payload.items()))) for j in Outbox(engine).list())
+
+
+def test_locked_and_blocked_members_are_marked_and_queued(engine):
+    settings = settings_for()
+    add_account(engine, "1", "Locked Lou", ["discourse", "wordpress:blog"])
+    add_account(engine, "2", "Blocked Bea", ["discourse"])
+    add_account(engine, "3", "Fine Fay", ["discourse"])
+    add_account(engine, "4", "Unreachable Uli", ["discourse"])
+    add_account(engine, "5", "Blog Only Bo", ["wordpress:blog"])
+    wiki = ScriptedWiki({"Locked Lou": {"locked": True}, "Blocked Bea": {"blocked": True},
+                         "Unreachable Uli": RuntimeError("timed out"), "Blog Only Bo": {"blocked": True}})
+    kinds = {recheck.SUSPEND_DISCOURSE, recheck.DEMOTE_WORDPRESS}
+    counts = recheck.recheck(settings, engine, Outbox(engine), wiki, job_kinds=kinds)
+    assert counts == {"checked": 4, "blocked": 3, "failed": 1, "queued": 4}
+    assert [accounts.get(engine, s).blocked for s in "12345"] == [True, True, False, False, True]
+    assert queued(engine) == [
+        ("sso.demote_wordpress", (("site", "blog"), ("sub", "1"))),
+        ("sso.demote_wordpress", (("site", "blog"), ("sub", "5"))),
+        ("sso.suspend_discourse", (("sub", "1"),)),
+        ("sso.suspend_discourse", (("sub", "2"),)),
+    ]
+    # the next pass asks only about the members not marked yet
+    wiki.asked.clear()
+    recheck.recheck(settings, engine, Outbox(engine), wiki, job_kinds=kinds)
+    assert sorted(wiki.asked) == ["Fine Fay", "Unreachable Uli"]
+
+
+def test_no_wordpress_job_without_a_handler_for_it(engine):
+    add_account(engine, "1", "Locked Lou", ["discourse", "wordpress:blog"])
+    counts = recheck.recheck(settings_for(), engine, Outbox(engine), ScriptedWiki({"Locked Lou": {"locked": True}}),
+                             job_kinds={recheck.SUSPEND_DISCOURSE})
+    assert counts["queued"] == 1
+    assert [k for k, _ in queued(engine)] == ["sso.suspend_discourse"]
+
+
+def test_the_worker_handles_what_the_recheck_queues(engine):
+    kinds = set(bridge_jobs.handlers(settings_for(), engine))
+    assert recheck.SUSPEND_DISCOURSE in kinds and "sso.sync_discourse" in kinds
+
+
+def test_schedule_registers_the_recheck_at_the_configured_interval(engine):
+    class Scheduler:
+        def __init__(self):
+            self.jobs = {}
+
+        def every(self, seconds, func, name):
+            self.jobs[name] = seconds
+
+    mw = {"api_url": "http://wiki.test/w/api.php", "username": "Bot@x", "password": "pw"}
+    s = Scheduler()
+    bridge_jobs.schedule(s, settings_for(mediawiki=mw, hours=6), engine)
+    assert s.jobs["sso-recheck"] == 6 * 3600 and s.jobs["sso-nonce-purge"] == 3600
+    s = Scheduler()
+    bridge_jobs.schedule(s, settings_for(mediawiki=mw, hours=0), engine)
+    assert "sso-recheck" not in s.jobs
+    s = Scheduler()
+    bridge_jobs.schedule(s, settings_for(), engine)  # no wiki to ask
+    assert "sso-recheck" not in s.jobs
+
+
+def test_suspend_handler_suspends_the_forum_user(engine):
+    with DiscourseDouble() as forum:
+        forum.enable_discourse_connect("http://bridge.test/sso/discourse", CONNECT_SECRET)
+        settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
+        with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET) as client:
+            client.sync_sso("1", "1@example.org", username="Locked_Lou", name="Lou")
+        handle = recheck.suspend_discourse_handler(settings)
+        handle(Job(id=1, kind=recheck.SUSPEND_DISCOURSE, key="k", payload={"sub": "1"}, state="running",
+                   attempts=1, run_after=None, created_at=None))
+        user = next(u for u in forum.state()["users"].values() if u.get("external_id") == "1")
+        assert user["suspended_till"] > user["suspended_at"] and user["suspend_reason"] == recheck.SUSPEND_REASON
+        # a member without a forum account: nothing to do
+        handle(Job(id=2, kind=recheck.SUSPEND_DISCOURSE, key="k2", payload={"sub": "999"}, state="running",
+                   attempts=1, run_after=None, created_at=None))
+
+
+# -- the real MediaWiki of the local stack ------------------------------------------------------------
+class WikiAdmin:
+    def __init__(self, mw: dict):
+        self.api = mw["api_url"]
+        self.s = requests.Session()
+        token = self._get(meta="tokens", type="login")["query"]["tokens"]["logintoken"]
+        r = self._post(action="clientlogin", username=mw["admin_user"], password=mw["admin_password"],
+                       logintoken=token, loginreturnurl="http://127.0.0.1/")
+        assert r["clientlogin"]["status"] == "PASS", r
+
+    def _get(self, **params):
+        return self.s.get(self.api, params={"action": "query", "format": "json", **params}, timeout=30).json()
+
+    def _post(self, **data):
+        return self.s.post(self.api, data={"format": "json", **data}, timeout=30).json()
+
+    def create(self, username):
+        token = self._get(meta="tokens", type="createaccount")["query"]["tokens"]["createaccounttoken"]
+        password = secrets.token_hex(12)
+        r = self._post(action="createaccount", username=username, password=password, retype=password,
+                       createtoken=token, createreturnurl="http://127.0.0.1/")
+        assert r["createaccount"]["status"] == "PASS", r
+
+    def csrf(self):
+        return self._get(meta="tokens")["query"]["tokens"]["csrftoken"]
+
+    def block(self, username):
+        r = self._post(action="block", user=username, expiry="1 hour", reason="space-bridge re-check test",
+                       token=self.csrf())
+        assert "block" in r, r
+
+    def unblock(self, username):
+        self._post(action="unblock", user=username, reason="space-bridge re-check test", token=self.csrf())
+
+
+@pytest.mark.stack
+def test_recheck_against_the_real_mediawiki(stack, engine):
+    mw = stack["mediawiki"]
+    admin = WikiAdmin(mw)
+    blocked_name = f"Recheck Blocked {secrets.token_hex(3)}"
+    fine_name = f"Recheck Fine {secrets.token_hex(3)}"
+    admin.create(blocked_name)
+    admin.create(fine_name)
+    admin.block(blocked_name)
+    try:
+        settings = settings_for(mediawiki={"api_url": mw["api_url"], "username": mw["bot_user"],
+                                           "password": mw["bot_password"]})
+        add_account(engine, "11", blocked_name, ["discourse"])
+        add_account(engine, "12", fine_name, ["discourse"])
+        with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"]) as client:
+            status = client.user_status(blocked_name)
+            assert status["blocked"] is True and status["missing"] is False
+            assert status["locked"] is None  # no CentralAuth on the local wiki
+            assert client.user_status(fine_name)["blocked"] is False
+            counts = recheck.recheck(settings, engine, Outbox(engine), client,
+                                     job_kinds={recheck.SUSPEND_DISCOURSE})
+        assert counts == {"checked": 2, "blocked": 1, "failed": 0, "queued": 1}
+        assert accounts.get(engine, "11").blocked and not accounts.get(engine, "12").blocked
+        assert queued(engine) == [("sso.suspend_discourse", (("sub", "11"),))]
+    finally:
+        admin.unblock(blocked_name)
+
+
+def test_stack_json_shape_is_what_the_stack_test_reads():
+    """Cheap guard for the stack test's assumptions (skipped when no stack was ever started)."""
+    path = Path(__file__).resolve().parents[2] / ".dev" / "stack.json"
+    if not path.exists():
+        pytest.skip("no local stack")
+    mw = json.loads(path.read_text())["mediawiki"]
+    assert {"api_url", "admin_user", "admin_password", "bot_user", "bot_password"} <= set(mw)
