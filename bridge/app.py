@@ -67,4 +67,10 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         provider.init_app(app, settings, engine, outbox)
         logout.init_app(app)  # single log-out: GET /logout (sso/logout.py)
 
+    # WordPress -> Discourse mirror: POST /webhooks/wordpress/<site>, POST /webhooks/discourse (sync/)
+    from sync import discourse_hooks, wordpress_hooks
+
+    app.register_blueprint(wordpress_hooks.bp)
+    app.register_blueprint(discourse_hooks.bp)
+
     return app

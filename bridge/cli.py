@@ -279,3 +279,56 @@ def discourse_setup(ctx, dry_run):
         click.echo(item.line())
     click.echo(report.summary())
     ctx.exit(1 if report.errors else 0)
+
+
+# -- mirror -------------------------------------------------------------------------------
+@main.command()
+@click.option("--site", "site_name", required=True, help="The WordPress site (wordpress.sites[].name).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Only posts modified since this date (UTC); default: every post.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be mirrored.")
+@click.option("--threads", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Posts mirrored at a time (all share discourse.requests_per_minute).")
+@click.pass_context
+def backfill(ctx, site_name, since, dry_run, threads):
+    """Mirror a site's existing posts to the forum (resumable: run it again after a stop)."""
+    import datetime as dt
+
+    from sync import backfill as bf
+    from sync.mirror import Mirror
+
+    settings = _load(ctx)
+    if settings.discourse is None:
+        raise click.ClickException(f"no discourse section in {settings.source}")
+    try:
+        settings.site(site_name)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    engine = _engine(settings)
+    mirror = Mirror(settings, engine, max_wait=None)
+    if since is not None:
+        since = since.replace(tzinfo=dt.timezone.utc)
+    report = bf.plan(settings, engine, site_name, since, mirror)
+    eta = report.eta_seconds(settings, report.todo)
+    click.echo(f"{report.listed} post(s) listed, {report.already} already mirrored, {len(report.todo)} to mirror; "
+               f"about {eta / 60:.1f} min at {settings.discourse.requests_per_minute} forum requests a minute")
+    if dry_run:
+        for post in report.todo:
+            click.echo("  " + bf.describe(post, settings, site_name))
+        return
+    remaining = list(report.todo)
+
+    def eta_label(_item):
+        return f"ETA {bf.Report().eta_seconds(settings, remaining) / 60:.1f} min (forum budget)"
+
+    with click.progressbar(length=len(remaining), label="mirroring", show_eta=False, show_pos=True,
+                           item_show_func=eta_label) as bar:
+        def done(post):
+            remaining.remove(post)
+            bar.update(1, post)
+
+        bf.run(settings, engine, site_name, report, mirror, threads=threads, on_done=done)
+    click.echo(f"created {report.created} topic(s) in {report.seconds:.1f} s; {len(report.failed)} failed")
+    for post_id, error in report.failed:
+        click.echo(f"  post {post_id}: {error}", err=True)
+    ctx.exit(1 if report.failed else 0)

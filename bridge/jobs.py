@@ -69,3 +69,26 @@ def schedule(scheduler, settings, engine) -> None:
                 recheck.recheck(settings, engine, outbox, client, job_kinds=kinds)
 
         scheduler.every(hours * 3600, sso_recheck, "sso-recheck")
+
+
+# -- WordPress -> Discourse mirror (sync/mirror.py, sync/replies.py, sync/reconcile.py) ----
+_handlers_before_mirror = handlers
+_schedule_before_mirror = schedule
+
+
+def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds the mirror's kinds
+    found = _handlers_before_mirror(settings, engine)
+    if settings.discourse is not None and settings.wordpress.sites:
+        from sync.mirror import mirror_handlers
+
+        found.update(mirror_handlers(settings, engine))
+    return found
+
+
+def schedule(scheduler, settings, engine) -> None:  # noqa: F811 - adds the periodic reconcile
+    _schedule_before_mirror(scheduler, settings, engine)
+    if settings.discourse is not None and settings.wordpress.sites:
+        from sync.reconcile import reconcile_all
+
+        scheduler.every(settings.mirror.reconcile_interval_seconds, lambda: reconcile_all(settings, engine),
+                        "mirror-reconcile")

@@ -212,3 +212,33 @@ def create_empty_database(admin_url: str, name: str) -> str:
     finally:
         admin.dispose()
     return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+# WordPress -> Discourse mirror (sync/mirror.py). `mirror_topics`: one row per mirrored post,
+# the topic and what was last sent (fingerprint), `wp_modified` the post's modified time after
+# the bridge's own last write (so reconcile does not take it for an edit). `mirror_checkpoints`:
+# per name ("reconcile:<site>", "backfill:<site>") the modified time up to which posts were seen.
+mirror_topics = sa.Table(
+    "mirror_topics",
+    metadata,
+    sa.Column("site", sa.String(100), primary_key=True),
+    sa.Column("post_id", sa.BigInteger, primary_key=True),
+    sa.Column("external_id", sa.String(50), nullable=False, unique=True),
+    sa.Column("topic_id", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("topic_url", sa.String(2000), nullable=False),
+    sa.Column("title", sa.String(1000), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("listed", sa.Boolean, nullable=False),
+    sa.Column("wp_modified", sa.DateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+mirror_checkpoints = sa.Table(
+    "mirror_checkpoints",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("position", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

@@ -1,0 +1,101 @@
+"""`space-bridge backfill --site NAME [--since DATE] [--dry-run]`: mirror a site's existing posts.
+
+Lists the site's posts in its mirrored `statuses` (modified since DATE, default: all), oldest
+first, and mirrors every one that has no topic yet, exactly as the `mirror.post` job does (same
+no-duplicate checks: mapping table, then the forum by external_id). Resumable: a post that
+already has a topic is skipped without asking the forum, so an interrupted backfill is simply
+run again. Several threads share the process's Discourse pacer, so the forum's request budget
+(discourse.requests_per_minute) is used fully while WordPress is read and written in between;
+the ETA is computed from that budget (the forum is the bottleneck by design).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from bridge.clients.discourse import DiscourseError
+from bridge.clients.wordpress import Post, WordPressError
+from bridge.config import Settings
+from bridge.store import mirror_topics, reader
+from sync import render
+from sync.mirror import Mirror
+
+log = structlog.get_logger(__name__)
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def requests_for(post: Post, settings: Settings) -> int:
+    """Discourse requests one new topic costs: look-up by external_id, create, tags, read-back."""
+    return 2 + (1 if post.tags and settings.mirror.max_tags else 0) + (1 if settings.mirror.relist_embedded else 0)
+
+
+@dataclass
+class Report:
+    listed: int = 0
+    already: int = 0
+    todo: list[Post] = field(default_factory=list)
+    created: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+
+    def eta_seconds(self, settings: Settings, remaining: list[Post]) -> float:
+        rpm = settings.discourse.requests_per_minute if settings.discourse else 60
+        return sum(requests_for(p, settings) for p in remaining) * 60.0 / rpm
+
+
+def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime | None, mirror: Mirror) -> Report:
+    site = settings.site(site_name)
+    posts = mirror.wordpress(site.name).posts_modified_since(since or EPOCH, statuses=tuple(site.statuses))
+    with reader(engine) as conn:
+        done = {r.post_id for r in conn.execute(sa.select(mirror_topics.c.post_id)
+                                                .where(mirror_topics.c.site == site.name))}
+    report = Report(listed=len(posts))
+    for p in posts:
+        if p.id in done:
+            report.already += 1
+        else:
+            report.todo.append(p)
+    return report
+
+
+def run(settings: Settings, engine: Engine, site_name: str, report: Report, mirror: Mirror, *, threads: int = 4,
+        on_done=None) -> Report:
+    """Mirror `report.todo`; `on_done(post)` is called after each post (progress)."""
+    site = settings.site(site_name)
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def one(post: Post) -> None:
+        try:
+            outcome = mirror.sync_post(site, post.id, post)
+            with lock:
+                report.created += outcome.action in ("created", "recovered")
+        except (DiscourseError, WordPressError) as exc:
+            with lock:
+                report.failed.append((post.id, str(exc)))
+            log.warning("mirror.backfill_failed", site=site.name, post_id=post.id, error=str(exc))
+        finally:
+            if on_done:
+                with lock:
+                    on_done(post)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="backfill") as pool:
+        list(pool.map(one, report.todo))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def describe(post: Post, settings: Settings, site_name: str) -> str:
+    r = render.render(post, settings.site(site_name), settings.mirror)
+    return f"post {post.id} -> '{r.title}' in {r.category or '(forum default)'}" + (
+        f" tags {','.join(r.tags)}" if r.tags else "")

@@ -1,0 +1,56 @@
+"""`POST /webhooks/discourse`: the forum's web hook (set up by `space-bridge discourse setup`).
+
+The delivery's signature is checked on the raw body (sync/webhooks.py, the discourse
+`webhook_secret`); 401 when it does not match. A post event (post_created, post_edited,
+post_destroyed, post_recovered) in a topic the mirror made queues `mirror.replies` for that
+topic; anything else is acknowledged and ignored. The job reads the topic from the forum.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from flask import Blueprint, current_app, jsonify, request
+
+from bridge.store import reader
+from sync import webhooks
+from sync.mirror import KIND_REPLIES, mapping_by_topic
+from bridge.outbox import enqueue
+
+log = structlog.get_logger(__name__)
+
+REPLY_EVENTS = {"post_created", "post_edited", "post_destroyed", "post_recovered"}
+
+bp = Blueprint("discourse_hooks", __name__)
+
+
+@bp.post("/webhooks/discourse")
+def discourse_webhook():
+    ext = current_app.extensions["space_bridge"]
+    settings, engine = ext["settings"], ext["engine"]
+    if settings.discourse is None:
+        return jsonify(error="no forum configured"), 404
+    body = request.get_data(cache=False)
+    try:
+        webhooks.verify_request(request.headers, body, settings.discourse.webhook_secret.get_secret_value())
+    except webhooks.InvalidSignature as exc:
+        log.warning("discourse.webhook_refused", reason=exc.reason, remote=request.remote_addr)
+        return jsonify(error="invalid signature", reason=exc.reason), 401
+    event = webhooks.event_of(request.headers)
+    if event.event not in REPLY_EVENTS:
+        return jsonify(ignored=event.event or event.event_type), 200
+    try:
+        post = json.loads(body)["post"]
+        topic_id = int(post["topic_id"])
+    except (ValueError, TypeError, KeyError):
+        return jsonify(error="expected a post"), 400
+    with reader(engine) as conn:
+        row = mapping_by_topic(conn, topic_id)
+    if row is None:
+        return jsonify(ignored="not a mirrored topic"), 200
+    key = f"replies:{topic_id}:{post.get('id')}:{event.event}:{post.get('updated_at') or post.get('version')}"
+    with engine.begin() as conn:
+        job_id, created = enqueue(conn, KIND_REPLIES, {"topic_id": topic_id, "event": event.event,
+                                                       "post_id": post.get("id")}, key=key[:255])
+    return jsonify(queued=created, job_id=job_id), 202

@@ -1,0 +1,336 @@
+"""Every blog post gets its forum discussion: the outbox job that mirrors one post.
+
+`mirror.post` (payload ``{"site", "post_id"}``) reads the post from WordPress (the web hook or
+reconcile that queued the job is only a hint) and brings its Discourse topic in step:
+
+* **create** when the post is in one of the site's `statuses` and has no topic: the mapping
+  table is checked first, then the forum by the topic's `external_id` (a worker killed between
+  Discourse's answer and the mapping write, or a restored database, finds the topic again),
+  and only then is a topic created, in the mapped category, with the mapped tags, as the
+  author's forum account if the author logged in through Wikimedia, else the configured user;
+  `embed_url` is the permalink. The mapping row is written right after the forum answers.
+* **update** title, category, tags and first post when what the post renders to changed
+  (a fingerprint of the rendered topic is kept, so the bridge's own meta writes, which bump the
+  post's `modified`, never cause a forum edit);
+* **unlist** when the post leaves the mirrored statuses (draft, pending, private, trash) or is
+  deleted, **relist** when it comes back. A discussion is never deleted.
+
+Discourse's rules are handled, not crashed on: a short title is padded (`mirror.title_padding`),
+a long one cut, a duplicate gets `mirror.duplicate_title_suffix`, an "unclear" one (few
+distinct letters, capitals) is spelled out, a short body gets more text. Each such case is
+logged, kept in the mapping row's `note` and added to the job's payload as `notes`
+(`space-bridge outbox list --json` shows it).
+
+Discourse's `embed_unlisted` site setting (default true in recent versions) creates a topic
+that has an `embed_url` unlisted until its first reply; with `mirror.relist_embedded` (default)
+the mirror reads the new topic back and lists it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from bridge import platforms
+from bridge.clients.discourse import (
+    DiscourseAuthError,
+    DiscourseClient,
+    DiscourseError,
+    DiscourseValidationError,
+    NotFound,
+    outbox_failure,
+)
+from bridge.clients.wordpress import Post, PostNotFound, WordPressClient, WordPressError
+from bridge.config import Settings, WordPressSite
+from bridge.outbox import Job, PermanentFailure, enqueue
+from bridge.store import accounts, mirror_topics, outbox_jobs, reader, utcnow
+from sync import render
+
+log = structlog.get_logger(__name__)
+
+KIND_POST = "mirror.post"
+KIND_REPLIES = "mirror.replies"
+
+#: Every status reconcile lists: the job decides (a topic is unlisted when its post leaves `statuses`).
+ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
+
+
+def _naive(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def post_job_key(site: str, post_id: int, modified: str, status: str, event: str = "") -> str:
+    """Site + post + modified time (+ status and event: WordPress's `modified` has one-second
+    precision, and an edit and a re-publish can fall in the same second)."""
+    return f"mirror:{site}:{int(post_id)}:{modified}:{status}:{event}"[:255]
+
+
+def enqueue_post(conn: sa.Connection, site: str, post_id: int, modified: str, status: str,
+                 source: str, event: str = "") -> tuple[int, bool]:
+    """Queue the mirror job of one post version (idempotent: the same version queues one job)."""
+    return enqueue(conn, KIND_POST, {"site": site, "post_id": int(post_id), "source": source,
+                                     "hint": {"modified": modified, "status": status, "event": event}},
+                   key=post_job_key(site, post_id, modified, status, event))
+
+
+def mapping(conn: sa.Connection, site: str, post_id: int):
+    t = mirror_topics.c
+    return conn.execute(sa.select(mirror_topics).where(t.site == site, t.post_id == int(post_id))).mappings().first()
+
+
+def mapping_by_topic(conn: sa.Connection, topic_id: int):
+    return conn.execute(sa.select(mirror_topics).where(mirror_topics.c.topic_id == int(topic_id))).mappings().first()
+
+
+def note_job(engine: Engine, job: Job, notes: list[str]) -> None:
+    """Keep what the mirror did about Discourse's rules on the job (payload `notes`), for `outbox list`."""
+    if not notes:
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox_jobs).where(outbox_jobs.c.id == job.id)
+                     .values(payload={**job.payload, "notes": notes}))
+
+
+@dataclass
+class Outcome:
+    action: str  # created, recovered, updated, unchanged, unlisted, relisted, skipped
+    topic_id: int | None = None
+    notes: list[str] | None = None
+
+
+class Mirror:
+    """The mirror's handlers with their clients: one per worker process (thread-safe)."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, forum: DiscourseClient | None = None,
+                 max_wait: float | None = -1.0):
+        self.settings = settings
+        self.engine = engine
+        self._forum = forum
+        self._max_wait = settings.mirror.job_max_wait_seconds if max_wait == -1.0 else max_wait
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # -- clients ------------------------------------------------------------------------------
+    @property
+    def forum(self) -> DiscourseClient:
+        with self._lock:
+            if self._forum is None:
+                self._forum = platforms.discourse(self.settings, max_wait=self._max_wait)
+            return self._forum
+
+    def wordpress(self, site: str) -> WordPressClient:
+        clients = getattr(self._local, "wp", None)
+        if clients is None:
+            clients = self._local.wp = {}
+        if site not in clients:
+            clients[site] = platforms.wordpress(self.settings, site)
+        return clients[site]
+
+    # -- job handlers -------------------------------------------------------------------------
+    def handle_post(self, job: Job) -> None:
+        site = self._site(job.payload.get("site"))
+        try:
+            outcome = self.sync_post(site, int(job.payload["post_id"]))
+        except DiscourseError as exc:
+            raise outbox_failure(exc) from None
+        except WordPressError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentFailure(str(exc)) from None
+        log.info("mirror.post", site=site.name, post_id=job.payload["post_id"], action=outcome.action,
+                 topic_id=outcome.topic_id, notes=outcome.notes or None)
+        note_job(self.engine, job, outcome.notes or [])
+
+    def _site(self, name: Any) -> WordPressSite:
+        try:
+            return self.settings.site(str(name))
+        except KeyError as exc:
+            raise PermanentFailure(str(exc)) from None
+
+    # -- the mirror of one post -----------------------------------------------------------------
+    def sync_post(self, site: WordPressSite, post_id: int, post: Post | None = None) -> Outcome:
+        """Bring the post's topic in step; `post`: the post as just read (else it is read here)."""
+        if post is None:
+            try:
+                post = self.wordpress(site.name).get_post(post_id)
+            except PostNotFound:
+                post = None
+        with reader(self.engine) as conn:
+            row = mapping(conn, site.name, post_id)
+        wanted = post is not None and post.status in site.statuses
+        if row is None:
+            if not wanted:
+                return Outcome("skipped")
+            return self._create(site, post)
+        if not wanted:
+            if row["listed"]:
+                self.forum.set_visible(row["topic_id"], False)
+                self._save(site.name, post_id, listed=False, wp_modified=post.modified if post else None)
+                return Outcome("unlisted", row["topic_id"])
+            if post is not None:
+                self._save(site.name, post_id, wp_modified=post.modified)
+            return Outcome("unchanged", row["topic_id"])
+        return self._update(site, post, row)
+
+    def _create(self, site: WordPressSite, post: Post) -> Outcome:
+        rendered = render.render(post, site, self.settings.mirror)
+        eid = render.external_id(site.name, post.id)
+        notes = list(rendered.notes)
+        existing = self.forum.get_topic_by_external_id(eid)
+        if existing is not None:
+            # Created by an attempt whose mapping write never happened (worker killed, database
+            # restored): adopt it, then bring it in step like any mapped topic.
+            log.warning("mirror.recovered", site=site.name, post_id=post.id, topic_id=existing.id)
+            row = self._insert(site, post, eid, existing.id, existing.url, existing.title, "", existing.visible,
+                               "recovered by external_id")
+            outcome = self._update(site, post, row)
+            self._write_meta(site, post.id, topic_id=existing.id, topic_url=existing.url)
+            return Outcome("recovered", existing.id, (outcome.notes or []) + ["recovered by external_id"])
+        title, raw = rendered.title, rendered.raw
+        username = self._author(site, post)
+        for _ in range(6):
+            try:
+                created = self.forum.create_topic(title, raw, category=rendered.category, tags=list(rendered.tags),
+                                                  external_id=eid, embed_url=post.permalink, username=username)
+                break
+            except DiscourseAuthError:
+                if username is None:
+                    raise
+                notes.append(f"could not post as {username}: created as the configured user")
+                username = None
+            except DiscourseValidationError as exc:
+                title, raw = self._fix(exc, title, raw, post, site, notes)
+        else:
+            raise PermanentFailure("Discourse kept refusing the topic: " + "; ".join(notes))
+        topic_url = created.topic_url
+        row = self._insert(site, post, eid, created.topic_id, topic_url, title,
+                           rendered.fingerprint(True), True, "; ".join(notes) or None)
+        if self.settings.mirror.relist_embedded:
+            topic = self.forum.get_topic(created.topic_id)
+            if topic is not None:
+                topic_url = topic.url
+                if not topic.visible:
+                    self.forum.set_visible(created.topic_id, True)
+                    notes.append("listed the topic Discourse left unlisted (embed_unlisted)")
+        self._write_meta(site, post.id, topic_id=created.topic_id, topic_url=topic_url, reply_count=0, replies=[])
+        for n in notes:
+            log.info("mirror.handled", site=site.name, post_id=post.id, note=n)
+        return Outcome("created", row["topic_id"], notes)
+
+    def _fix(self, exc: DiscourseValidationError, title: str, raw: str, post: Post, site: WordPressSite,
+             notes: list[str]) -> tuple[str, str]:
+        """Change what Discourse refused, or raise if it is nothing the mirror can change."""
+        errors = " | ".join(exc.errors) or str(exc)
+        m = self.settings.mirror
+        changed = False
+        if "Title has already been used" in errors:
+            title = render.dedupe_title(title, post, site, m)
+            notes.append(f"duplicate title: now '{title}'")
+            changed = True
+        elif "Title seems unclear" in errors or "Title is too short" in errors:
+            title = render.unclear_title(title, post, site)[: m.title_max_length]
+            notes.append(f"title refused ({errors}): now '{title}'")
+            changed = True
+        elif "Title is too long" in errors:
+            title = render._cut_at_word(title, max(20, len(title) * 2 // 3))
+            notes.append("title too long for the forum: cut")
+            changed = True
+        if "Body" in errors:
+            raw = f"{raw}\n\n{m.continue_reading}: “{post.title or render.site_label(site)}” ({render.site_label(site)}, {post.permalink})"
+            notes.append(f"body refused ({errors}): added the link text")
+            changed = True
+        if not changed:
+            raise exc
+        log.info("mirror.refused", site=site.name, post_id=post.id, errors=errors)
+        return title, raw
+
+    def _update(self, site: WordPressSite, post: Post, row) -> Outcome:
+        rendered = render.render(post, site, self.settings.mirror)
+        fingerprint = rendered.fingerprint(True)
+        topic_id = row["topic_id"]
+        action = "unchanged"
+        notes = list(rendered.notes) if fingerprint != row["fingerprint"] else []
+        if not row["listed"]:
+            self.forum.set_visible(topic_id, True)
+            action = "relisted"
+        if fingerprint != row["fingerprint"]:
+            title = rendered.title
+            for _ in range(3):
+                try:
+                    self.forum.update_topic(topic_id, title=title, category=rendered.category, tags=list(rendered.tags))
+                    break
+                except DiscourseValidationError as exc:
+                    title, _raw = self._fix(exc, title, "", post, site, notes)
+            try:
+                self.forum.update_first_post(topic_id, rendered.raw, edit_reason="the blog post was edited")
+            except DiscourseValidationError as exc:
+                _t, raw = self._fix(exc, title, rendered.raw, post, site, notes)
+                self.forum.update_first_post(topic_id, raw, edit_reason="the blog post was edited")
+            except NotFound:
+                raise PermanentFailure(f"topic {topic_id} of post {post.id} is gone from the forum") from None
+            self._save(site.name, post.id, title=title, fingerprint=fingerprint, listed=True,
+                       wp_modified=post.modified, note="; ".join(notes) or None)
+            action = "updated" if action == "unchanged" else action
+        else:
+            self._save(site.name, post.id, listed=True, wp_modified=post.modified)
+        return Outcome(action, topic_id, notes)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _author(self, site: WordPressSite, post: Post) -> str | None:
+        """The author's forum username when the author logged in through Wikimedia and used
+        the forum; else the configured user (None: the API user)."""
+        fallback = site.mirror_as or self.settings.mirror.username
+        if not self.settings.mirror.post_as_author or not post.author.name:
+            return fallback
+        with reader(self.engine) as conn:
+            found = conn.execute(sa.select(accounts.c.username, accounts.c.platforms)
+                                 .where(accounts.c.username == post.author.name)).first()
+        if found is not None and "discourse" in (found.platforms or []):
+            return found.username
+        return fallback
+
+    def _insert(self, site: WordPressSite, post: Post, eid: str, topic_id: int, topic_url: str, title: str,
+                fingerprint: str, listed: bool, note: str | None):
+        now = utcnow()
+        values = dict(site=site.name, post_id=post.id, external_id=eid, topic_id=topic_id, topic_url=topic_url,
+                      title=title[:1000], fingerprint=fingerprint, listed=listed, wp_modified=_naive(post.modified),
+                      note=note, created_at=now, updated_at=now)
+        with self.engine.begin() as conn:
+            if mapping(conn, site.name, post.id) is None:
+                conn.execute(sa.insert(mirror_topics).values(**values))
+            else:
+                conn.execute(sa.update(mirror_topics).where(mirror_topics.c.site == site.name,
+                                                            mirror_topics.c.post_id == post.id)
+                             .values(**{k: v for k, v in values.items() if k not in ("created_at",)}))
+            return mapping(conn, site.name, post.id)
+
+    def _save(self, site: str, post_id: int, **values) -> None:
+        if "wp_modified" in values:
+            values["wp_modified"] = _naive(values["wp_modified"])
+            if values["wp_modified"] is None:
+                values.pop("wp_modified")
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(mirror_topics).where(mirror_topics.c.site == site,
+                                                        mirror_topics.c.post_id == int(post_id))
+                         .values(updated_at=utcnow(), **values))
+
+    def _write_meta(self, site: WordPressSite, post_id: int, **values) -> None:
+        """Write the bridge's meta and remember the `modified` time this write gave the post."""
+        written = self.wordpress(site.name).set_meta(post_id, synced_at=dt.datetime.now(dt.timezone.utc), **values)
+        self._save(site.name, post_id, wp_modified=written.modified)
+
+
+def mirror_handlers(settings: Settings, engine: Engine) -> dict[str, Any]:
+    """The mirror's job kinds, sharing one Mirror (and so one forum client and its pacing)."""
+    from sync.replies import handle_replies
+
+    mirror = Mirror(settings, engine)
+    return {KIND_POST: mirror.handle_post, KIND_REPLIES: lambda job: handle_replies(mirror, job)}

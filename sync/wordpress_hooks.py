@@ -1,0 +1,95 @@
+"""`POST /webhooks/wordpress/<site>`: a WordPress site says one of its posts changed.
+
+The site's space-bridge-mirror.php mu-plugin signs each web hook with the site's
+`webhook_secret`::
+
+    X-Space-Bridge-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>
+
+The bridge checks the signature in constant time and the time against
+`mirror.webhook_max_age_seconds` (both ways, for clock skew), then only records a
+`mirror.post` job (idempotency key: site + post id + modified time + status, so a replayed or
+repeated web hook queues nothing new; the event, e.g. status:trash>publish, is
+part of the key because `modified` has one-second precision) and answers 202. Forged, unsigned or stale web hooks get
+401 and queue nothing. The body (``{"post_id", "modified_gmt", "status", "event"}``) is a hint:
+the job reads the post from WordPress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+
+import structlog
+from flask import Blueprint, current_app, jsonify, request
+
+from sync.mirror import enqueue_post
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Space-Bridge-Signature"
+MAX_BODY = 16 * 1024
+
+bp = Blueprint("wordpress_hooks", __name__)
+
+
+class BadSignature(Exception):
+    pass
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    t = int(time.time() if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode("utf-8"), f"{t}.".encode("ascii") + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify(body: bytes, header: str | None, secret: str, max_age: float, now: float | None = None) -> int:
+    """The signed timestamp, or BadSignature (missing, malformed, stale, mismatch)."""
+    if not header:
+        raise BadSignature("missing")
+    parts = dict(p.strip().partition("=")[::2] for p in header.split(",") if "=" in p)
+    t, mac = parts.get("t", ""), parts.get("v1", "")
+    if not t.isdigit() or not re.fullmatch(r"[0-9a-fA-F]{64}", mac):
+        raise BadSignature("malformed")
+    expected = hmac.new(secret.encode("utf-8"), f"{t}.".encode("ascii") + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode("ascii"), mac.lower().encode("ascii")):
+        raise BadSignature("mismatch")
+    if abs((time.time() if now is None else now) - int(t)) > max_age:
+        raise BadSignature("stale")
+    return int(t)
+
+
+@bp.post("/webhooks/wordpress/<site_name>")
+def wordpress_webhook(site_name: str):
+    ext = current_app.extensions["space_bridge"]
+    settings, engine = ext["settings"], ext["engine"]
+    try:
+        site = settings.site(site_name)
+    except KeyError:
+        return jsonify(error="unknown site"), 404
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY:
+        return jsonify(error="body too large"), 413
+    try:
+        verify(body, request.headers.get(SIGNATURE_HEADER), site.webhook_secret.get_secret_value(),
+               settings.mirror.webhook_max_age_seconds)
+    except BadSignature as exc:
+        log.warning("mirror.webhook_refused", site=site.name, reason=str(exc), remote=request.remote_addr)
+        return jsonify(error="invalid signature", reason=str(exc)), 401
+    try:
+        data = json.loads(body)
+        post_id = int(data["post_id"])
+        modified = str(data.get("modified_gmt") or "")[:40]
+        status = str(data.get("status") or "")[:20]
+        if post_id <= 0:
+            raise ValueError("post_id")
+    except (ValueError, TypeError, KeyError):
+        return jsonify(error="expected {post_id, modified_gmt, status}"), 400
+    with engine.begin() as conn:
+        job_id, created = enqueue_post(conn, site.name, post_id, modified, status, source="webhook",
+                                       event=str(data.get("event") or "")[:60])
+    log.info("mirror.webhook", site=site.name, post_id=post_id, status=status, wp_event=data.get("event"),
+             job_id=job_id, queued=created)
+    return jsonify(queued=created, job_id=job_id), 202 if created else 200

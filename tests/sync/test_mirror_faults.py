@@ -1,0 +1,108 @@
+"""Faults: the bridge down while publishing, a worker killed after the forum's answer,
+Discourse failing for a while, a lost mapping table."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bridge.store import mirror_topics
+from mirror_harness import write_wp_constants
+from sync.reconcile import reconcile_all
+
+pytestmark = pytest.mark.stack
+HERE = Path(__file__).resolve().parent
+
+
+def _title(prefix="Fault test"):
+    return f"{prefix} {uuid.uuid4().hex[:8]} for the Space blog"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_bridge_down_while_publishing_then_reconcile(mirror_env):
+    env = mirror_env
+    write_wp_constants(f"http://127.0.0.1:{_free_port()}/webhooks/wordpress/{env.site_name}", env.webhook_secret)
+    wp = env.wp()
+    started = time.perf_counter()
+    post = wp.create_post(_title(), "<p>Published while the bridge is down.</p>", status="publish")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5  # saved at normal speed (the bench measures the ratio)
+    time.sleep(0.3)
+    assert env.outbox.list() == [] and env.topics_for(post.id) == []
+    assert reconcile_all(env.settings, env.engine) >= 1
+    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+    # a second reconcile finds nothing new (the bridge's own meta write is not an edit)
+    assert reconcile_all(env.settings, env.engine) == 0
+
+
+def test_worker_killed_after_create_makes_no_duplicate(mirror_env):
+    env = mirror_env
+    write_wp_constants(None, None)
+    post = env.wp().create_post(_title("Killed worker"), "<p>The worker dies after the forum's answer.</p>",
+                                status="publish")
+    reconcile_all(env.settings, env.engine)
+    proc = subprocess.run([sys.executable, str(HERE / "mirror_killed_worker.py"), str(env.config_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert len(env.topics_for(post.id)) == 1
+    with env.engine.connect() as conn:
+        assert conn.execute(sa.select(mirror_topics)).first() is None  # the mapping write never happened
+    time.sleep(env.settings.outbox.lease_seconds + 0.5)  # the dead worker's lease expires
+    env.drain(until=lambda: env.outbox.counts().get("done") == 1)
+    assert len(env.topics_for(post.id)) == 1
+    with env.engine.connect() as conn:
+        row = conn.execute(sa.select(mirror_topics)).mappings().one()
+    assert row["topic_id"] == env.topics_for(post.id)[0]["id"]
+    assert env.wp().get_meta(post.id).topic_id == row["topic_id"]
+
+
+def test_lost_mapping_table_recovers_topic_by_external_id(mirror_env):
+    env = mirror_env
+    wp = env.wp()
+    post = wp.create_post(_title("Restored database"), "<p>The database is restored from an old backup.</p>",
+                          status="publish")
+    env.wait_for_jobs(1)
+    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+    with env.engine.begin() as conn:
+        conn.execute(sa.delete(mirror_topics))
+    wp.update_post(post.id, title=_title("Restored database, edited"))
+    env.wait_for_jobs(2)
+    env.drain()
+    topics = env.topics_for(post.id)
+    assert len(topics) == 1 and "edited" in topics[0]["title"]
+
+
+def test_discourse_failing_500_then_429_topic_appears_once(stack, forum, tmp_path):
+    from faulty_proxy import FaultyProxy
+    from mirror_harness import MirrorEnv
+
+    proxy = FaultyProxy(forum.url, [500] * 6 + [429] * 8)
+    env = MirrorEnv(stack, forum, tmp_path, forum_url=proxy.url)
+    try:
+        env.point_wordpress_here()
+        post = env.wp().create_post(_title("Forum trouble"), "<p>Published while the forum is failing.</p>",
+                                    status="publish", tags=["outage"])
+        env.wait_for_jobs(1)
+        env.drain(timeout=90, until=lambda: env.outbox.counts().get("done", 0) >= 1)
+        assert not proxy.plan  # every fault was served
+        assert {s for _, _, s in proxy.seen} >= {500, 429}
+        topics = env.topics_for(post.id)
+        assert len(topics) == 1
+        assert env.outbox.counts().get("dead", 0) == 0
+        assert forum.violations() == []
+    finally:
+        write_wp_constants(None, None)
+        env.close()
+        proxy.close()
