@@ -3,7 +3,7 @@ never `playwright install`) on the bridge served over HTTP, the Wikimedia and Di
 and the local stack's real WordPress.
 
 - `chromium` (session): runs deploy/dev/browser.sh (installs chromium and playwright when
-  missing), launches the browser; skips when it cannot start.
+  missing) and launches the browser; a browser that cannot start fails the tests.
 - `space` (module): the bridge (werkzeug server in a thread, SQLite), the Wikimedia double,
   the Discourse double with DiscourseConnect pointed at the bridge, and WordPress's SPACE_BRIDGE_*
   constants pointed at this bridge (through /etc/wordpress/space-bridge-sso.php, removed after).
@@ -79,19 +79,10 @@ def shots(page, request):
     return Shots(page, ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name))
 
 
-def _provider_available() -> bool:
-    try:
-        import sso.provider  # noqa: F401
-        from bridge import config
-    except ImportError:
-        return False
-    return "connect_secret" in config.WordPressSite.model_fields
 
 
 @pytest.fixture(scope="module")
 def space(stack, tmp_path_factory):
-    if not _provider_available():
-        pytest.skip("the bridge's DiscourseConnect provider (sso/provider.py) is not there yet")
     from doubles.discourse import DiscourseDouble
     from doubles.wikimedia import WikimediaDouble
     from wp_helpers import WpAdmin, sso_override

@@ -36,8 +36,6 @@ def forum(tmp_path_factory):
         yield double
 
 
-def wordpress_supported() -> bool:
-    return "connect_secret" in config.WordPressSite.model_fields
 
 
 def configure(bridge, *, forum=None, wp_url=None, wp_secret=WP_SECRET):
@@ -127,8 +125,6 @@ def test_forum_down_still_logs_out_and_queues_a_retry(bridge, wm, browser, engin
 
 @pytest.mark.stack
 def test_logout_ends_the_wordpress_sessions_too(bridge, wm, browser, forum, stack):
-    if not wordpress_supported():
-        pytest.skip("wordpress.sites[].connect_secret is not in bridge/config.py yet")
     wp_url = stack["wordpress"]["url"]
     admin = WpAdmin(stack)
     with sso_override({"SPACE_BRIDGE_SSO_URL": "http://127.0.0.1:9/sso/wordpress/blog", "SPACE_BRIDGE_SSO_SECRET": WP_SECRET}):
@@ -152,8 +148,6 @@ def test_logout_ends_the_wordpress_sessions_too(bridge, wm, browser, forum, stac
 
 @pytest.mark.stack
 def test_wordpress_refusing_the_signature_queues_a_retry(bridge, wm, browser, stack, engine):
-    if not wordpress_supported():
-        pytest.skip("wordpress.sites[].connect_secret is not in bridge/config.py yet")
     with sso_override({"SPACE_BRIDGE_SSO_URL": "http://127.0.0.1:9/x", "SPACE_BRIDGE_SSO_SECRET": WP_SECRET}):
         configure(bridge, wp_url=stack["wordpress"]["url"], wp_secret="a-different-secret-0123456")
         bridge_login(browser, bridge, wm)

@@ -200,12 +200,3 @@ def test_recheck_against_the_real_mediawiki(stack, engine):
         assert queued(engine) == [("sso.suspend_discourse", (("sub", "11"),))]
     finally:
         admin.unblock(blocked_name)
-
-
-def test_stack_json_shape_is_what_the_stack_test_reads():
-    """Cheap guard for the stack test's assumptions (skipped when no stack was ever started)."""
-    path = Path(__file__).resolve().parents[2] / ".dev" / "stack.json"
-    if not path.exists():
-        pytest.skip("no local stack")
-    mw = json.loads(path.read_text())["mediawiki"]
-    assert {"api_url", "admin_user", "admin_password", "bot_user", "bot_password"} <= set(mw)
