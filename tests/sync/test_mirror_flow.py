@@ -94,3 +94,26 @@ def test_draft_is_not_mirrored_until_published(mirror_env):
     assert env.topics_for(post.id) == []
     wp.update_post(post.id, status="publish")
     env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+
+
+def test_scheduled_post_is_mirrored_when_it_goes_live(mirror_env):
+    import datetime as dt
+
+    env = mirror_env
+    wp = env.stack["wordpress"]
+    auth = (wp["admin_user"], wp["app_password"])
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    r = requests.post(f"{wp['rest_url']}/wp/v2/posts", auth=auth, timeout=30,
+                      json={"title": _uniq("Scheduled post"), "content": "<p>Goes live later, at its time.</p>",
+                            "status": "future", "date_gmt": later})
+    assert r.status_code == 201 and r.json()["status"] == "future", r.text
+    post_id = r.json()["id"]
+    env.wait_for_jobs(1)
+    env.drain()
+    assert env.topics_for(post_id) == []  # `future` is not in the site's statuses
+    # What WordPress's cron does at the post's time (publish it, dated now):
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    r = requests.post(f"{wp['rest_url']}/wp/v2/posts/{post_id}", auth=auth, timeout=30,
+                      json={"status": "publish", "date_gmt": now})
+    assert r.json()["status"] == "publish", r.text
+    env.drain(until=lambda: len(env.topics_for(post_id)) == 1)
