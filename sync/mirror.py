@@ -37,7 +37,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from bridge import platforms
+from bridge import platforms, store
 from bridge.clients.discourse import (
     DiscourseAuthError,
     DiscourseClient,
@@ -285,16 +285,27 @@ class Mirror:
 
     # -- helpers ------------------------------------------------------------------------------
     def _author(self, site: WordPressSite, post: Post) -> str | None:
-        """The author's forum username when the author logged in through Wikimedia and used
-        the forum; else the configured user (None: the API user)."""
+        """The author's forum username when the author logged in through Wikimedia (a row in
+        sso_members); else the site's `mirror_as`, else `mirror.username` (None: the API user).
+
+        WordPress shows such an author (sso.php) under their real name or, without one, their
+        forum username; both are looked up, and a name that matches several members matches none.
+        """
         fallback = site.mirror_as or self.settings.mirror.username
-        if not self.settings.mirror.post_as_author or not post.author.name:
+        name = (post.author.name or "").strip()
+        members = store.metadata.tables.get("sso_members")
+        if not self.settings.mirror.post_as_author or not name or members is None:
             return fallback
         with reader(self.engine) as conn:
-            found = conn.execute(sa.select(accounts.c.username, accounts.c.platforms)
-                                 .where(accounts.c.username == post.author.name)).first()
-        if found is not None and "discourse" in (found.platforms or []):
-            return found.username
+            direct = conn.execute(sa.select(members.c.username).where(members.c.username_lower == name.lower())).scalar()
+            if direct:
+                return direct
+            subs = conn.execute(sa.select(accounts.c.sub).where(
+                sa.or_(accounts.c.realname == name, accounts.c.username == name)).limit(2)).scalars().all()
+            if len(subs) == 1:
+                found = conn.execute(sa.select(members.c.username).where(members.c.sub == subs[0])).scalar()
+                if found:
+                    return found
         return fallback
 
     def _insert(self, site: WordPressSite, post: Post, eid: str, topic_id: int, topic_url: str, title: str,

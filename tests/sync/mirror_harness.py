@@ -77,7 +77,8 @@ class MirrorEnv:
                        "log_level": "warning"},
             "outbox": {"poll_interval_seconds": 0.05, "lease_seconds": 3, "backoff_base_seconds": 0.05,
                        "backoff_max_seconds": 0.3, "max_attempts": 30},
-            "discourse": {"url": forum_url or forum.url, "api_key": forum.api_key, "api_username": "system",
+            # A global key ("All users"), as the configuration asks: topics are posted as their authors.
+            "discourse": {"url": forum_url or forum.url, "api_key": forum.create_api_key(all_users=True), "api_username": "system",
                           "connect_secret": "connect-secret-0123", "webhook_secret": self.discourse_webhook_secret,
                           "requests_per_minute": requests_per_minute,
                           "categories": [{"slug": s, "name": n} for s, n in CATEGORIES],
