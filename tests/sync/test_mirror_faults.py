@@ -106,3 +106,42 @@ def test_discourse_failing_500_then_429_topic_appears_once(stack, forum, tmp_pat
         write_wp_constants(None, None)
         env.close()
         proxy.close()
+
+
+def test_topic_left_unlisted_by_embed_unlisted_is_listed(mirror_env, monkeypatch):
+    """Discourse's embed_unlisted (not reproduced by the double) is simulated: the create leaves
+    the topic unlisted, as Discourse does for a topic with an embed_url until its first reply."""
+    from bridge.clients.discourse import DiscourseClient
+
+    env = mirror_env
+    original = DiscourseClient.create_topic
+
+    def create_unlisted(self, *args, **kwargs):
+        post = original(self, *args, **kwargs)
+        self.set_visible(post.topic_id, False)
+        return post
+
+    monkeypatch.setattr(DiscourseClient, "create_topic", create_unlisted)
+    post = env.wp().create_post(_title("Embedded"), "<p>A topic Discourse would leave unlisted.</p>", status="publish")
+    env.wait_for_jobs(1)
+    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+    topic = env.discourse().get_topic(env.topics_for(post.id)[0]["id"])
+    assert topic.visible
+    notes = [n for j in env.outbox.list() for n in j.payload.get("notes", [])]
+    assert any("embed_unlisted" in n for n in notes)
+
+
+def test_reconcile_is_scheduled_and_mirror_kinds_registered(mirror_env):
+    from bridge import jobs
+
+    class Recorder:
+        def __init__(self):
+            self.jobs = {}
+
+        def every(self, seconds, func, name):
+            self.jobs[name] = (seconds, func)
+
+    rec = Recorder()
+    jobs.schedule(rec, mirror_env.settings, mirror_env.engine)
+    assert rec.jobs["mirror-reconcile"][0] == mirror_env.settings.mirror.reconcile_interval_seconds
+    assert {"mirror.post", "mirror.replies"} <= set(jobs.handlers(mirror_env.settings, mirror_env.engine))
