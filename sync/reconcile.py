@@ -86,8 +86,11 @@ def reconcile_all(settings: Settings, engine: Engine, clients=None) -> int:
     total = 0
     for site in settings.wordpress.sites:
         try:
-            client = clients(site.name) if clients else platforms.wordpress(settings, site.name)
-            total += reconcile_site(settings, engine, site, client)
+            if clients:
+                total += reconcile_site(settings, engine, site, clients(site.name))
+            else:
+                with platforms.wordpress(settings, site.name) as client:
+                    total += reconcile_site(settings, engine, site, client)
         except WordPressError as exc:
             log.warning("mirror.reconcile_failed", site=site.name, error=str(exc))
     return total
