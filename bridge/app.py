@@ -14,10 +14,14 @@ from bridge.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
+#: The bridge's own cookie name, so it never collides with another app's `session` on a shared host.
+SESSION_COOKIE = "space_bridge_session"
+
 
 def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
     app = Flask("space_bridge")
     app.config["SECRET_KEY"] = settings.bridge.secret_key.get_secret_value()
+    app.config["SESSION_COOKIE_NAME"] = SESSION_COOKIE
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings.bridge.public_url.startswith("https://")

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from bridge import i18n
+from bridge.app import SESSION_COOKIE
 from bridge.store import accounts as accounts_table
 from sso import accounts, wikimedia
 
@@ -71,7 +72,7 @@ def with_query(url: str, **changes) -> str:
 
 def forget_bridge_session(browser):
     for cookie in list(browser.cookies):
-        if cookie.name == "session":
+        if cookie.name == SESSION_COOKIE:
             browser.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
 
@@ -113,7 +114,7 @@ def test_round_trip_creates_the_account_and_the_session(bridge, wm, browser):
     assert count_accounts(bridge.engine) == 1
 
     # the session cookie: signed, HttpOnly, SameSite=Lax (not Secure on http)
-    cookies = [h for r in resp.history for h in r.raw.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    cookies = [h for r in resp.history for h in r.raw.headers.getlist("Set-Cookie") if h.startswith(SESSION_COOKIE + "=")]
     assert cookies and all("HttpOnly" in c and "SameSite=Lax" in c and "Secure" not in c for c in cookies)
 
 
@@ -495,7 +496,7 @@ def test_only_the_newest_logins_in_progress_are_kept(bridge, wm, browser):
     for _ in range(wikimedia.MAX_PENDING_LOGINS + 3):
         resp = browser.get(bridge.url + "/login", allow_redirects=False, timeout=30)
         states.append(parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0])
-    cookie = browser.cookies.get("session")
+    cookie = browser.cookies.get(SESSION_COOKIE)
     assert len(cookie) < 4000
     data = bridge.app.session_interface.get_signing_serializer(bridge.app).loads(cookie)
     kept = sorted(k.removeprefix("_state_wikimedia_") for k in data if k.startswith("_state_wikimedia_"))
