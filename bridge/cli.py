@@ -209,6 +209,8 @@ def outbox_list(ctx, state, kind, limit, as_json):
         click.echo(f"{j.id:>8}  {j.state:<8} {j.attempts:>5}  {j.run_after:%Y-%m-%d %H:%M:%S}  {j.kind:<24} {j.key}")
         if j.last_error:
             click.echo(f"{'':>10}last error: {j.last_error.splitlines()[-1][:200]}")
+        for note in j.payload.get("notes") or ():
+            click.echo(f"{'':>10}note: {note}")
 
 
 @outbox_group.command("probe")

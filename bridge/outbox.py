@@ -159,6 +159,15 @@ class Outbox:
             oldest = conn.execute(q).scalar()
         return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
 
+    def note(self, job: Job, notes: list[str]) -> None:
+        """Keep what a handler decided on its own (a padded title, a recovered topic) with the job,
+        as payload `notes`, so `outbox list` shows the operator."""
+        if not notes:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(outbox_jobs).where(outbox_jobs.c.id == job.id)
+                         .values(payload={**job.payload, "notes": list(notes)}))
+
     # -- operator actions ------------------------------------------------------------------
     def retry(self, job_ids: Iterable[int] | None = None, all_dead: bool = False) -> list[int]:
         """Revive dead jobs (or pending ones waiting for backoff) to run now with fresh attempts."""

@@ -48,8 +48,8 @@ from bridge.clients.discourse import (
 )
 from bridge.clients.wordpress import Post, PostNotFound, WordPressClient, WordPressError
 from bridge.config import Settings, WordPressSite
-from bridge.outbox import Job, PermanentFailure, enqueue
-from bridge.store import accounts, mirror_topics, outbox_jobs, reader, utcnow
+from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
+from bridge.store import accounts, mirror_topics, reader, utcnow
 from sync import render
 
 log = structlog.get_logger(__name__)
@@ -88,15 +88,6 @@ def mapping(conn: sa.Connection, site: str, post_id: int):
 
 def mapping_by_topic(conn: sa.Connection, topic_id: int):
     return conn.execute(sa.select(mirror_topics).where(mirror_topics.c.topic_id == int(topic_id))).mappings().first()
-
-
-def note_job(engine: Engine, job: Job, notes: list[str]) -> None:
-    """Keep what the mirror did about Discourse's rules on the job (payload `notes`), for `outbox list`."""
-    if not notes:
-        return
-    with engine.begin() as conn:
-        conn.execute(sa.update(outbox_jobs).where(outbox_jobs.c.id == job.id)
-                     .values(payload={**job.payload, "notes": notes}))
 
 
 @dataclass
@@ -147,7 +138,7 @@ class Mirror:
             raise PermanentFailure(str(exc)) from None
         log.info("mirror.post", site=site.name, post_id=job.payload["post_id"], action=outcome.action,
                  topic_id=outcome.topic_id, notes=outcome.notes or None)
-        note_job(self.engine, job, outcome.notes or [])
+        Outbox(self.engine).note(job, outcome.notes or [])
 
     def _site(self, name: Any) -> WordPressSite:
         try:

@@ -48,11 +48,14 @@ def test_outbox_list_shows_dead_jobs_with_their_error_and_retry_revives_them(set
     outbox.enqueue("mirror.post", {"site": "news", "post": 8}, key="news:8")
     [job, _] = outbox.claim("w", 1) + [None]
     outbox.fail(job, "w", PermanentFailure("Title is too short (minimum is 15 characters)"))
+    pending = outbox.get(outbox.list(state="pending")[0].id)
+    outbox.note(pending, ["title padded with the site name"])
 
     listed = cli(settings_file, "outbox", "list", "--state", "dead")
     assert listed.exit_code == 0
     assert "pending: 1  running: 0  done: 0  dead: 1" in listed.output
     assert "news:7" in listed.output and "news:8" not in listed.output
+    assert "note: title padded with the site name" in cli(settings_file, "outbox", "list").output
     assert "Title is too short (minimum is 15 characters)" in listed.output
 
     as_json = [json.loads(line) for line in cli(settings_file, "outbox", "list", "--json").output.splitlines()]
