@@ -50,12 +50,9 @@ def latest_replies(mirror: Mirror, topic_id: int) -> tuple[int, list[dict[str, A
     """(reply count, latest replies newest first, topic URL) of a topic; None if it is gone."""
     forum = mirror.forum
     settings = mirror.settings.mirror
-    try:
-        data = forum._api.topic_by_id(int(topic_id))  # GET /t/{id}.json, a listed route
-    except DiscourseError as exc:
-        if getattr(exc, "status", None) == 404:
-            return None
-        raise
+    data = forum.topic_data(topic_id)
+    if data is None:
+        return None
     stream = (data.get("post_stream") or {})
     loaded = {p["id"]: p for p in stream.get("posts") or []}
     ids = list(stream.get("stream") or loaded)
@@ -67,12 +64,9 @@ def latest_replies(mirror: Mirror, topic_id: int) -> tuple[int, list[dict[str, A
             break
         post = loaded.get(post_id)
         if post is None:
-            try:
-                post = forum._api.post_by_id(int(post_id))  # GET /posts/{id}.json, a listed route
-            except DiscourseError as exc:
-                if getattr(exc, "status", None) == 404:
-                    continue
-                raise
+            post = forum.post_data(post_id)
+            if post is None:
+                continue
         if (post.get("post_number") or 1) <= 1 or post.get("post_type", 1) != 1:
             continue
         if post.get("hidden") or post.get("deleted_at") or post.get("user_deleted"):

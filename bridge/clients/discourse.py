@@ -938,11 +938,16 @@ class DiscourseClient:
             data = self._api.create_post(raw, topic_id=int(topic_id), reply_to_post_number=reply_to_post_number)
         return Post.from_json(data, self.url)
 
-    def get_topic(self, topic_id: int) -> Topic | None:
+    def topic_data(self, topic_id: int) -> dict | None:
+        """The topic as Discourse serialises it (GET /t/{id}.json, with its post_stream), or None."""
         try:
-            return Topic.from_json(self._api.topic_by_id(topic_id), self.url)
+            return self._api.topic_by_id(int(topic_id))
         except NotFound:
             return None
+
+    def get_topic(self, topic_id: int) -> Topic | None:
+        data = self.topic_data(topic_id)
+        return Topic.from_json(data, self.url) if data is not None else None
 
     def get_topic_by_external_id(self, external_id: str) -> Topic | None:
         """The topic created with this external id, or None. Discourse answers with a redirect
@@ -960,11 +965,16 @@ class DiscourseClient:
         data = self._decode(resp, "get_topic_by_external_id", f"Discourse GET {path}")
         return Topic.from_json(data, self.url)
 
-    def get_post(self, post_id: int) -> Post | None:
+    def post_data(self, post_id: int) -> dict | None:
+        """The post as Discourse serialises it (GET /posts/{id}.json), or None."""
         try:
-            return Post.from_json(self._api.post_by_id(int(post_id)), self.url)
+            return self._api.post_by_id(int(post_id))
         except NotFound:
             return None
+
+    def get_post(self, post_id: int) -> Post | None:
+        data = self.post_data(post_id)
+        return Post.from_json(data, self.url) if data is not None else None
 
     def update_post(self, post_id: int, raw: str, *, edit_reason: str | None = None) -> Post:
         data = self._api.update_post(int(post_id), raw, edit_reason=edit_reason or "")
