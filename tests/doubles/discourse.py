@@ -15,94 +15,34 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 
 import requests
+
+from doubles.process import DoubleProcess
 
 REPO = Path(__file__).resolve().parents[2]
 DOUBLE_MAIN = REPO / "deploy" / "dev" / "discourse_double" / "__main__.py"
 
 
-class DiscourseDouble:
+class DiscourseDouble(DoubleProcess):
+    name = "Discourse double"
+
     def __init__(self, *, state_dir: str | os.PathLike | None = None, api_key: str | None = None,
                  api_username: str = "system", config: dict | None = None, env: dict | None = None,
                  start_timeout: float = 30.0):
+        super().__init__(config=config, env=env, start_timeout=start_timeout)
         self.api_key = api_key or secrets.token_hex(32)
         self.api_username = api_username
         self.state_dir = str(state_dir) if state_dir else None
-        self.config = config
-        self.env = env
-        self.start_timeout = start_timeout
-        self.url: str | None = None
-        self.proc: subprocess.Popen | None = None
-        self._stderr_file = None
-        self._config_file = None
-        self._stdout_lines: list[str] = []
 
-    # -- process --------------------------------------------------------------------------------
-    def start(self) -> "DiscourseDouble":
+    def command(self) -> list[str]:
         cmd = [sys.executable, str(DOUBLE_MAIN), "--host", "127.0.0.1", "--port", "0", "--api-key", self.api_key,
                "--api-username", self.api_username]
         if self.state_dir:
             cmd += ["--state", self.state_dir]
-        if self.config:
-            import json
-
-            self._config_file = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="discourse-double-", delete=False)
-            json.dump(self.config, self._config_file)
-            self._config_file.close()
-            cmd += ["--config", self._config_file.name]
-        self._stderr_file = tempfile.NamedTemporaryFile("w+", suffix=".log", prefix="discourse-double-", delete=False)
-        env = dict(os.environ)
-        env.update(self.env or {})
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr_file, text=True, env=env)
-        ready: list[str] = []
-
-        def read_stdout():
-            for line in self.proc.stdout:
-                self._stdout_lines.append(line)
-                if line.startswith("ready ") and not ready:
-                    ready.append(line.split(None, 1)[1].strip())
-
-        threading.Thread(target=read_stdout, daemon=True).start()
-        deadline = time.monotonic() + self.start_timeout
-        while not ready:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the Discourse double exited with {self.proc.returncode}:\n{self.stderr()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the Discourse double did not start in {self.start_timeout} s:\n{self.stderr()}")
-            time.sleep(0.02)
-        self.url = ready[0]
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self._config_file:
-            Path(self._config_file.name).unlink(missing_ok=True)
-            self._config_file = None
-
-    def __enter__(self) -> "DiscourseDouble":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stderr(self) -> str:
-        if not self._stderr_file:
-            return ""
-        return Path(self._stderr_file.name).read_text(errors="replace")
+        return cmd
 
     # -- HTTP -----------------------------------------------------------------------------------
     @property
@@ -122,11 +62,6 @@ class DiscourseDouble:
 
         return DiscourseClient(self.url, api_username=api_username or self.api_username,
                                api_key=api_key or self.api_key, timeout=timeout)
-
-    def _double(self, method: str, what: str, **kw) -> dict:
-        r = requests.request(method, f"{self.url}/__double__/{what}", timeout=30, **kw)
-        r.raise_for_status()
-        return r.json()
 
     # -- the double's admin side ----------------------------------------------------------------
     def reset(self) -> None:

@@ -13,18 +13,14 @@ output, so there is no race for a port. Test users are in deploy/dev/wikimedia_d
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+
+from doubles.process import DoubleProcess
 
 REPO = Path(__file__).resolve().parents[2]
 DOUBLE_MAIN = REPO / "deploy" / "dev" / "wikimedia_double" / "__main__.py"
@@ -32,7 +28,9 @@ sys.path.insert(0, str(REPO / "deploy" / "dev"))
 from wikimedia_double.users import DEFAULT_PASSWORD  # noqa: E402
 
 
-class WikimediaDouble:
+class WikimediaDouble(DoubleProcess):
+    name = "Wikimedia double"
+
     def __init__(self, *, redirect_uri: str | list[str], client_id: str | None = None, client_secret: str | None = None,
                  grants: list[str] | None = None, code_ttl: float | None = None, token_ttl: int | None = None,
                  config: dict | None = None, start_timeout: float = 30.0):
@@ -42,12 +40,7 @@ class WikimediaDouble:
         self.grants = grants
         self.code_ttl = code_ttl
         self.token_ttl = token_ttl
-        self.config = config
-        self.start_timeout = start_timeout
-        self.url: str | None = None
-        self.proc: subprocess.Popen | None = None
-        self._stderr_file = None
-        self._config_file = None
+        super().__init__(config=config, start_timeout=start_timeout)
 
     # -- process --------------------------------------------------------------------------------
     def command(self) -> list[str]:
@@ -63,61 +56,7 @@ class WikimediaDouble:
             cmd += ["--token-ttl", str(self.token_ttl)]
         return cmd
 
-    def start(self) -> "WikimediaDouble":
-        cmd = self.command()
-        if self.config:
-            self._config_file = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="wikimedia-double-", delete=False)
-            json.dump(self.config, self._config_file)
-            self._config_file.close()
-            cmd += ["--config", self._config_file.name]
-        self._stderr_file = tempfile.NamedTemporaryFile("w+", suffix=".log", prefix="wikimedia-double-", delete=False)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr_file, text=True, env=dict(os.environ))
-        ready: list[str] = []
-
-        def read_stdout():
-            for line in self.proc.stdout:
-                if line.startswith("ready ") and not ready:
-                    ready.append(line.split(None, 1)[1].strip())
-
-        threading.Thread(target=read_stdout, daemon=True).start()
-        deadline = time.monotonic() + self.start_timeout
-        while not ready:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the Wikimedia double exited with {self.proc.returncode}:\n{self.stderr()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the Wikimedia double did not start in {self.start_timeout} s:\n{self.stderr()}")
-            time.sleep(0.02)
-        self.url = ready[0]
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self._config_file:
-            Path(self._config_file.name).unlink(missing_ok=True)
-            self._config_file = None
-
-    def __enter__(self) -> "WikimediaDouble":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stderr(self) -> str:
-        return Path(self._stderr_file.name).read_text(errors="replace") if self._stderr_file else ""
-
     # -- admin side -----------------------------------------------------------------------------
-    def _double(self, method: str, what: str, **kw) -> dict:
-        r = requests.request(method, f"{self.url}/__double__/{what}", timeout=30, **kw)
-        r.raise_for_status()
-        return r.json()
-
     def reset(self) -> None:
         """Users back to users.py; codes, tokens and remembered approvals forgotten."""
         self._double("POST", "reset")
