@@ -13,9 +13,7 @@ Prints `ready http://HOST:PORT` once listening (port 0 picks a free port).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -23,20 +21,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "wikimedia_double"  # noqa: A001
 
-from werkzeug.serving import make_server  # noqa: E402
+from double_server import load_config, serve  # noqa: E402
 
 from wikimedia_double.app import create_app  # noqa: E402
-
-
-def load_config(path: str | None) -> dict:
-    if not path:
-        return {}
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        return yaml.safe_load(text) or {}
-    return json.loads(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,26 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None:
             cfg[key] = value
 
-    # bind first so that port 0 resolves, then build the app with the real base URL
-    from flask import Flask
+    def make_app(listening_url: str):
+        cfg["base_url"] = args.base_url or cfg.get("base_url") or listening_url
+        return create_app(cfg)
 
-    server = make_server(args.host, args.port, Flask("placeholder"), threaded=True)
-    port = server.server_port
-    cfg["base_url"] = args.base_url or cfg.get("base_url") or f"http://{args.host}:{port}"
-    server.app = create_app(cfg)
-
-    def stop(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(f"ready http://{args.host}:{port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve(args.host, args.port, make_app)
 
 
 if __name__ == "__main__":
