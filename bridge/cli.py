@@ -334,3 +334,41 @@ def backfill(ctx, site_name, since, dry_run, threads):
     for post_id, error in report.failed:
         click.echo(f"  post {post_id}: {error}", err=True)
     ctx.exit(1 if report.failed else 0)
+
+
+# -- relay (sync/relay) -------------------------------------------------------------------
+@main.group("relay")
+def relay_group():
+    """Relay of Space activity to wiki pages, IRC and chats."""
+
+
+@relay_group.command("test")
+@click.argument("event_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def relay_test(ctx, event_file):
+    """Show which targets the event in EVENT-FILE (YAML or JSON) reaches, and the messages; sends nothing."""
+    import yaml
+
+    from sync.relay import rules
+    from sync.relay.deliver import message_for
+    from sync.relay.events import Event
+
+    settings = _load(ctx)
+    try:
+        data = yaml.safe_load(Path(event_file).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("the file must hold one event (a mapping)")
+        event = Event.from_dict(data)
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        raise click.ClickException(f"{event_file}: {exc}") from None
+    targets = rules.route(settings.relay, event)
+    click.echo(f"event {event.id} ({event.type}{', private' if event.private else ''}) reaches "
+               f"{len(targets)} target(s)" + (": " + ", ".join(t.name for t in targets) if targets else ""))
+    for target in targets:
+        message = message_for(target, event)
+        click.echo(f"\n== {target.name} ({target.kind}, {target.language or event.language}) ==")
+        if message.title:
+            click.echo(f"title: {message.title}")
+        click.echo(message.text)
+        if message.html:
+            click.echo(f"html: {message.html}")

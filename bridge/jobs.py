@@ -92,3 +92,16 @@ def schedule(scheduler, settings, engine) -> None:  # noqa: F811 - adds the peri
 
         scheduler.every(settings.mirror.reconcile_interval_seconds, lambda: reconcile_all(settings, engine),
                         "mirror-reconcile")
+
+
+# -- relay of Space activity to wiki pages, IRC and chats (sync/relay) ---------------------
+_handlers_before_relay = handlers
+
+
+def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay.deliver
+    found = _handlers_before_relay(settings, engine)
+    if settings.relay.targets:
+        from sync.relay.deliver import relay_handlers
+
+        found.update(relay_handlers(settings))
+    return found

@@ -1,0 +1,65 @@
+"""Helpers shared by the relay tests: settings with relay targets and rules, events, a fake target kind."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from bridge import config
+from bridge.outbox import PermanentFailure, RetryLater
+from sync.relay.events import Event
+from sync.relay.targets import register
+
+BASE = {
+    "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": "test-secret-key-0123456789abcdef0123",
+               "database_url": "sqlite:///:memory:", "state_dir": "/tmp/space-bridge-relay-tests"},
+    "outbox": {"poll_interval_seconds": 0.05, "lease_seconds": 2, "backoff_base_seconds": 0.05,
+               "backoff_max_seconds": 0.1, "max_attempts": 3},
+}
+
+
+def settings(targets: list[dict], rules: list[dict], **extra: Any) -> config.Settings:
+    data = {**BASE, "relay": {"targets": targets, "rules": rules}, **extra}
+    if "database_url" in extra:
+        data["bridge"] = {**BASE["bridge"], "database_url": extra.pop("database_url")}
+        data.pop("database_url", None)
+    return config.parse(data)
+
+
+def event(**kw: Any) -> Event:
+    values = dict(id="discourse:topic:1", type="topic.created", language="en", category="news", tags=("wiki",),
+                  site="discourse", author="Alice", url="https://space.example/t/hello/1", title="Hello world",
+                  excerpt="First words")
+    values.update(kw)
+    return Event(**values)
+
+
+class Recorder:
+    """Target kind 'apprise' stand-in for tests: records deliveries; can be told to fail."""
+
+    delivered: dict[str, list[tuple[str, str]]] = {}
+    failing: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def __init__(self, settings, target):
+        self.name = target.name
+
+    def deliver(self, message, event) -> None:
+        mode = self.failing.get(self.name)
+        if mode == "retry":
+            raise RetryLater(0.01, "target down")
+        if mode == "permanent":
+            raise PermanentFailure("target refuses")
+        with self.lock:
+            self.delivered.setdefault(self.name, []).append((event.id, message.text))
+
+    @classmethod
+    def reset(cls):
+        cls.delivered.clear()
+        cls.failing.clear()
+
+
+def use_recorder(kind: str = "apprise"):
+    register(kind, Recorder)
+    Recorder.reset()
+    return Recorder
