@@ -351,9 +351,34 @@ class RelayRule(_Model):
     mute: bool = False
 
 
+class SmtpSettings(_Model):
+    """The mail server the digest (and `email` targets) send through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="STARTTLS before logging in (port 587); false: plain SMTP")
+    username: str | None = None
+    password: Secret | None = None
+    timeout_seconds: float = Field(30, gt=0)
+
+
+class DigestSettings(_Model):
+    """A scheduled email of new posts and busiest topics to mailing lists."""
+
+    lists: list[str] = Field(min_length=1, description="list addresses the digest is sent to")
+    sender: str = Field(min_length=3, description="From: address")
+    smtp: SmtpSettings
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(8, ge=0, le=23, description="UTC hour on `day` the digest goes out")
+    interval_days: int = Field(7, ge=1, le=31, description="days covered by each digest (7: weekly)")
+    language: str = "en"
+    top_topics: int = Field(5, ge=0, le=50, description="busiest topics listed (by forum replies)")
+
+
 class RelaySettings(_Model):
     targets: list[RelayTarget] = []
     rules: list[RelayRule] = []
+    digest: DigestSettings | None = None
 
     @model_validator(mode="after")
     def _rules_name_known_targets(self) -> "RelaySettings":

@@ -105,3 +105,24 @@ def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay
 
         found.update(relay_handlers(settings))
     return found
+
+
+# -- mailing-list digest (sync/relay/targets/email.py) -------------------------------------
+_handlers_before_digest, _schedule_before_digest = handlers, schedule
+
+
+def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay.digest
+    found = _handlers_before_digest(settings, engine)
+    if settings.relay.digest is not None:
+        from sync.relay.targets import email as digest
+
+        found.update(digest.handlers(settings, engine))
+    return found
+
+
+def schedule(scheduler, settings, engine) -> None:  # noqa: F811 - adds the digest's periodic check
+    _schedule_before_digest(scheduler, settings, engine)
+    if settings.relay.digest is not None:
+        from sync.relay.targets import email as digest
+
+        digest.schedule(scheduler, settings, engine)

@@ -32,6 +32,7 @@ import apprise
 import structlog
 
 from bridge.outbox import PermanentFailure, RetryLater
+from sync.relay.targets import register
 
 log = structlog.get_logger(__name__)
 
@@ -192,3 +193,6 @@ def build(settings, target) -> AppriseTarget:
     options = dict(target.options or {})
     url = resolve_url(options.get("url"), target.name)
     return AppriseTarget(target.name, url, float(options.get("retry_seconds", RETRY_SECONDS)))
+
+
+register("apprise", build)
