@@ -242,3 +242,41 @@ def test_unusable_url_is_refused_without_echoing_it():
 
 def test_apprise_logger_is_quiet_by_default():
     assert logging.getLogger("apprise").getEffectiveLevel() >= logging.WARNING
+
+
+# -- end to end: a relayed event through relay.deliver and the registry -----------------------
+@pytest.fixture
+def real_apprise_kind():
+    from sync.relay.targets import TARGET_KINDS, register
+
+    before = TARGET_KINDS.get("apprise")
+    register("apprise", target_mod.build)  # other tests may have put a stand-in there
+    yield
+    if before is not None:
+        register("apprise", before)
+
+
+def test_relayed_topic_reaches_discord_through_the_outbox(mocked, outbox, monkeypatch, real_apprise_kind):
+    from bridge import config
+    from sync.relay.deliver import relay, relay_handlers
+    from sync.relay.events import Event
+
+    monkeypatch.setenv("SPACE_TEST_DISCORD_URL", f"discord://{DISCORD_ID}/{DISCORD_TOKEN}")
+    settings = config.parse({
+        "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": "test-secret-key-0123456789abcdef0123",
+                   "database_url": str(outbox.engine.url), "state_dir": "/tmp/space-bridge-relay-tests"},
+        "relay": {"targets": [{"name": "discord-news", "kind": "apprise",
+                               "options": {"url": "env:SPACE_TEST_DISCORD_URL"}}],
+                  "rules": [{"events": ["topic.created"], "targets": ["discord-news"]}]},
+    })
+    mocked.add(responses.POST, f"https://discord.com/api/webhooks/{DISCORD_ID}/{DISCORD_TOKEN}", status=204)
+    event = Event(id="discourse:topic:42", type="topic.created", language="en", author="Alice",
+                  url="https://space.example/t/hello/42", title="Hello Discord")
+    [(target, job_id, created)] = relay(outbox.engine, settings, event)
+    assert (target, created) == ("discord-news", True)
+    Worker(outbox, relay_handlers(settings), threads=1, name="t").run_once()
+    assert outbox.get(job_id).state == "done", outbox.get(job_id).last_error
+    req = only_call(mocked)
+    assert req.method == "POST"
+    content = json.loads(req.body)["content"]
+    assert "Alice" in content and "Hello Discord" in content and "https://space.example/t/hello/42" in content
