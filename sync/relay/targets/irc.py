@@ -1,0 +1,293 @@
+"""IRC target: one persistent connection per server and nick in each worker process.
+
+options:
+  server, port (6697 with tls, else 6667), tls (false), nick, username, realname
+  channel or channels: where the messages go (joined once, rejoined after a reconnect)
+  password: server password (PASS); sasl_username + sasl_password: SASL PLAIN (Libera.Chat)
+    secrets may be given as env:NAME
+  lines_per_second (1), burst (4): flood pacing of this connection
+  reconnect_max_seconds (60): cap of the reconnect backoff (1, 2, 4, ... seconds)
+  send_timeout_seconds (30): how long a delivery waits for its lines to be sent before the
+    job is retried later
+  prefix, colours, max_bytes: the message's look (sync/relay/render.py)
+
+A background thread runs the irc library's reactor; deliveries hand their lines to it
+through a queue and wait until they are written to the socket. Lines longer than IRC's
+512-byte limit (with the "PRIVMSG #channel :" command, CRLF and the sender prefix the
+server adds when relaying) are split at UTF-8 boundaries; control characters that would end
+the line are removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import ssl
+import threading
+import time
+from typing import Any
+
+import irc.client
+import irc.connection
+import structlog
+
+from bridge.outbox import PermanentFailure, RetryLater
+from sync.relay.targets import register
+
+log = structlog.get_logger(__name__)
+
+IRC_LINE_BYTES = 512
+# ":nick!~user@host " the server puts in front when relaying: nick 30 + user 10 + host 63 + 4
+SENDER_PREFIX_BUDGET = 110
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith("env:"):
+        name = text[4:]
+        if name not in os.environ:
+            raise PermanentFailure(f"environment variable {name} is not set")
+        return os.environ[name]
+    return text
+
+
+def split_line(text: str, channel: str) -> list[str]:
+    """`text` as PRIVMSG payloads that fit in one IRC line each (bytes, UTF-8 safe)."""
+    clean = "".join(" " if ch in "\r\n\x00" else ch for ch in text).strip()
+    room = IRC_LINE_BYTES - 2 - len(f"PRIVMSG {channel} :".encode()) - SENDER_PREFIX_BUDGET
+    out = []
+    data = clean.encode("utf-8")
+    while data:
+        if len(data) <= room:
+            out.append(data.decode("utf-8"))
+            break
+        cut = room
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # do not split a character
+            cut -= 1
+        space = data.rfind(b" ", room // 2, cut)
+        if space > 0:
+            cut = space
+        out.append(data[:cut].decode("utf-8").rstrip())
+        data = data[cut:].lstrip(b" ")
+    return out or [""]
+
+
+@dataclasses.dataclass
+class _Send:
+    channel: str
+    lines: list[str]
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    cancelled: bool = False
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def wait_time(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+class IrcConnection:
+    """The reactor thread of one server+nick: connects, joins, reconnects, sends paced lines."""
+
+    def __init__(self, *, server: str, port: int, nick: str, tls: bool = False, username: str | None = None,
+                 realname: str | None = None, password: str | None = None, sasl_username: str | None = None,
+                 sasl_password: str | None = None, lines_per_second: float = 1.0, burst: int = 4,
+                 reconnect_max_seconds: float = 60.0):
+        self.server, self.port, self.nick, self.tls = server, port, nick, tls
+        self.username, self.realname = username or nick, realname or "Wikimedia Space bridge"
+        self.password, self.sasl_username, self.sasl_password = password, sasl_username, sasl_password
+        self.bucket = TokenBucket(lines_per_second, burst)
+        self.reconnect_max = reconnect_max_seconds
+        self.channels: set[str] = set()
+        self.joined: set[str] = set()
+        self.registered = False
+        self.queue: queue.Queue[_Send] = queue.Queue()
+        self._pending: list[_Send] = []
+        self.stopping = threading.Event()
+        self.reactor = irc.client.Reactor()
+        self.conn = self.reactor.server()
+        for name, fn in (("welcome", self._on_welcome), ("join", self._on_join), ("kick", self._on_kick),
+                         ("disconnect", self._on_disconnect), ("nicknameinuse", self._on_nick_in_use),
+                         ("erroneusnickname", self._on_nick_in_use)):
+            self.reactor.add_global_handler(name, fn)
+        self._backoff = 1.0
+        self._next_connect = 0.0
+        self.connects = 0
+        self.thread = threading.Thread(target=self._run, name=f"irc-{server}-{nick}", daemon=True)
+        self.thread.start()
+
+    # -- reactor events (reactor thread) ---------------------------------------------------
+    def _on_welcome(self, conn, event):
+        self.registered = True
+        self._backoff = 1.0
+        log.info("relay.irc_registered", server=self.server, nick=conn.get_nickname())
+        for channel in self.channels:
+            conn.join(channel)
+
+    def _on_join(self, conn, event):
+        if irc.client.NickMask(event.source).nick == conn.get_nickname():
+            self.joined.add(event.target.lower())
+
+    def _on_kick(self, conn, event):
+        if event.arguments and event.arguments[0] == conn.get_nickname():
+            self.joined.discard(event.target.lower())
+            conn.join(event.target)
+
+    def _on_disconnect(self, conn, event):
+        self.registered = False
+        self.joined.clear()
+        log.warning("relay.irc_disconnected", server=self.server, reason=" ".join(event.arguments or []))
+        self._schedule_reconnect()
+
+    def _on_nick_in_use(self, conn, event):
+        conn.nick(conn.get_nickname() + "_")
+
+    def _schedule_reconnect(self):
+        self._next_connect = time.monotonic() + self._backoff
+        self._backoff = min(self.reconnect_max, self._backoff * 2)
+
+    def _connect(self):
+        try:
+            if self.tls:
+                context = ssl.create_default_context()
+                factory = irc.connection.Factory(wrapper=lambda sock: context.wrap_socket(sock, server_hostname=self.server))
+            else:
+                factory = irc.connection.Factory()
+            self.connects += 1
+            kwargs: dict[str, Any] = {"username": self.username, "ircname": self.realname, "connect_factory": factory}
+            if self.sasl_username:
+                kwargs.update(sasl_login=self.sasl_username, password=self.sasl_password)
+            elif self.password:
+                kwargs["password"] = self.password
+            self.conn.connect(self.server, self.port, self.nick, **kwargs)
+        except (irc.client.ServerConnectionError, OSError) as exc:
+            log.warning("relay.irc_connect_failed", server=self.server, port=self.port, error=str(exc),
+                        retry_in=self._backoff)
+            self._schedule_reconnect()
+
+    def _send_due(self):
+        while True:
+            try:
+                self._pending.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        if not self.registered:
+            return
+        while self._pending:
+            item = self._pending[0]
+            if item.cancelled:
+                self._pending.pop(0)
+                continue
+            if item.channel.lower() not in self.joined:
+                if item.channel not in self.channels:
+                    self.channels.add(item.channel)
+                    self.conn.join(item.channel)
+                return
+            while item.lines:
+                wait = self.bucket.wait_time()
+                if wait > 0:
+                    return
+                self.bucket.take()
+                self.conn.privmsg(item.channel, item.lines.pop(0))
+            self._pending.pop(0)
+            item.done.set()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            try:
+                if not self.conn.is_connected() and time.monotonic() >= self._next_connect:
+                    self.registered = False
+                    self.joined.clear()
+                    self._connect()
+                self._send_due()
+                self.reactor.process_once(0.05)
+            except Exception:  # noqa: BLE001 - keep the reactor alive
+                log.exception("relay.irc_loop_error", server=self.server)
+                try:
+                    self.conn.disconnect("error")
+                except Exception:  # noqa: BLE001
+                    pass
+                self._schedule_reconnect()
+                time.sleep(0.2)
+        try:
+            self.conn.disconnect("bye")
+        except Exception:  # noqa: BLE001
+            pass
+
+    # -- callers (any thread) --------------------------------------------------------------
+    def add_channels(self, channels):
+        for c in channels:
+            self.channels.add(c)
+
+    def send(self, channel: str, lines: list[str], timeout: float) -> bool:
+        item = _Send(channel, list(lines))
+        self.queue.put(item)
+        if item.done.wait(timeout):
+            return True
+        item.cancelled = True
+        return item.done.is_set()
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+
+
+_CONNECTIONS: dict[tuple, IrcConnection] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def connection(**kw) -> IrcConnection:
+    key = (kw["server"], kw["port"], kw["nick"], kw.get("tls", False))
+    with _CONNECTIONS_LOCK:
+        conn = _CONNECTIONS.get(key)
+        if conn is None or conn.stopping.is_set():
+            conn = _CONNECTIONS[key] = IrcConnection(**kw)
+        return conn
+
+
+def close_all():
+    with _CONNECTIONS_LOCK:
+        for conn in _CONNECTIONS.values():
+            conn.close()
+        _CONNECTIONS.clear()
+
+
+class IrcTarget:
+    def __init__(self, settings, target):
+        o = dict(target.options or {})
+        self.name = target.name
+        channels = o.get("channels") or ([o["channel"]] if o.get("channel") else [])
+        if not channels or not o.get("server") or not o.get("nick"):
+            raise PermanentFailure(f"irc target {self.name}: needs options.server, options.nick and options.channel(s)")
+        self.channels = [c if c[0] in "#&+!" else "#" + c for c in channels]
+        tls = bool(o.get("tls", False))
+        self.timeout = float(o.get("send_timeout_seconds", 30))
+        self.conn = connection(
+            server=o["server"], port=int(o.get("port", 6697 if tls else 6667)), nick=o["nick"], tls=tls,
+            username=o.get("username"), realname=o.get("realname"), password=_secret(o.get("password")),
+            sasl_username=o.get("sasl_username"), sasl_password=_secret(o.get("sasl_password")),
+            lines_per_second=float(o.get("lines_per_second", 1.0)), burst=int(o.get("burst", 4)),
+            reconnect_max_seconds=float(o.get("reconnect_max_seconds", 60)))
+        self.conn.add_channels(self.channels)
+
+    def deliver(self, message, event) -> None:
+        for channel in self.channels:
+            lines = split_line(message.text, channel)
+            if not self.conn.send(channel, lines, self.timeout):
+                raise RetryLater(10, f"IRC {self.conn.server}: not connected to {channel} within {self.timeout:g} s")
+
+
+register("irc", IrcTarget)

@@ -1,0 +1,142 @@
+"""The IRC target against the REAL ngircd of the local stack (killed and restarted once)."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from relay_helpers import event, settings
+
+from bridge.config import RelayTarget
+from sync.relay.render import render
+from sync.relay.targets import irc as irc_target
+from sync.relay.targets.irc import IrcTarget, split_line
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_split_line_fits_irc_limit_and_keeps_characters():
+    parts = split_line("é" * 700 + "\r\nQUIT", "#space")
+    assert len(parts) > 1 and all("\r" not in p and "\n" not in p for p in parts)
+    assert all(len(f"PRIVMSG #space :{p}\r\n".encode()) + irc_target.SENDER_PREFIX_BUDGET <= 512 for p in parts)
+    assert "".join(parts).replace(" ", "") == ("é" * 700 + "QUIT")
+
+
+def test_token_bucket_paces_after_burst():
+    b = irc_target.TokenBucket(1.0, 4)
+    for _ in range(4):
+        assert b.wait_time() == 0
+        b.take()
+    assert 0.9 < b.wait_time() <= 1.0
+
+
+class Listener:
+    """A plain-socket IRC client sitting in a channel, collecting PRIVMSG texts."""
+
+    def __init__(self, host, port, channel):
+        self.host, self.port, self.channel = host, port, channel
+        self.nick = "l" + uuid.uuid4().hex[:8]
+        self.connect()
+
+    def connect(self, deadline=30.0):
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                self.sock = socket.create_connection((self.host, self.port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.3)
+        self.buf = b""
+        self.sock.sendall(f"NICK {self.nick}\r\nUSER {self.nick} 0 * :listener\r\n".encode())
+        self.wait_for(" 001 ")
+        self.sock.sendall(f"JOIN {self.channel}\r\n".encode())
+        self.wait_for(" 366 ")
+
+    def lines(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.sock.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            if not data:
+                return
+            self.buf += data
+            while b"\r\n" in self.buf:
+                line, self.buf = self.buf.split(b"\r\n", 1)
+                text = line.decode("utf-8", "replace")
+                if text.startswith("PING"):
+                    self.sock.sendall(("PONG" + text[4:] + "\r\n").encode())
+                yield text
+
+    def wait_for(self, needle, timeout=15):
+        for line in self.lines(timeout):
+            if needle in line:
+                return line
+        raise AssertionError(f"no {needle!r} from the IRC server")
+
+    def privmsgs(self, count, timeout=20):
+        got = []
+        for line in self.lines(timeout):
+            if f" PRIVMSG {self.channel} :" in line:
+                got.append(line.split(f" PRIVMSG {self.channel} :", 1)[1])
+                if len(got) >= count:
+                    break
+        return got
+
+
+@pytest.fixture
+def irc_info(stack):
+    yield stack["irc"]
+    irc_target.close_all()
+
+
+def _target(info, channel, **opts):
+    return RelayTarget(name="irc-test", kind="irc", options={
+        "server": info["host"], "port": info["port"], "nick": "sb" + uuid.uuid4().hex[:6], "channel": channel,
+        "reconnect_max_seconds": 2, "send_timeout_seconds": 30, "prefix": "[Space] ", **opts})
+
+
+@pytest.mark.stack
+def test_line_reaches_the_channel_then_survives_an_ngircd_restart(irc_info):
+    channel = "#relay" + uuid.uuid4().hex[:6]
+    listener = Listener(irc_info["host"], irc_info["port"], channel)
+    cfg = _target(irc_info, channel)
+    s = settings([cfg.model_dump()], [])
+    target = IrcTarget(s, cfg)
+    e = event(title="Hola ñandú")
+    target.deliver(render(e, "irc", "es", cfg.options), e)
+    [line] = listener.privmsgs(1)
+    assert line == "[Space] [news] Alice inició un tema: Hola ñandú https://space.example/t/hello/1"
+
+    # a burst of 6: 4 at once, then paced (1 line/s)
+    started = time.monotonic()
+    for i in range(6):
+        target.deliver(render(event(title=f"n{i}"), "irc", "en", cfg.options), e)
+    got = listener.privmsgs(6)
+    assert [g.split(": ")[1].split(" ")[0] for g in got] == [f"n{i}" for i in range(6)]
+    assert time.monotonic() - started >= 1.5
+
+    # kill the stack's ngircd and start it again
+    pid = int((REPO / ".dev" / "run" / "ngircd.pid").read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    subprocess.run(["bash", str(REPO / "deploy" / "dev" / "stack.sh"), "up"], check=True, capture_output=True)
+    listener.connect()
+    e2 = event(id="after-restart", title="after restart")
+    target.deliver(render(e2, "irc", "en", cfg.options), e2)
+    [line] = listener.privmsgs(1, timeout=30)
+    assert "after restart" in line
+    assert target.conn.connects >= 2
