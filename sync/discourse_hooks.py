@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bridge.store import reader
 from sync import webhooks
+from sync.relay import emit as relay_emit
 from sync.mirror import KIND_REPLIES, mapping_by_topic
 from bridge.outbox import enqueue
 
@@ -38,6 +39,7 @@ def discourse_webhook():
         log.warning("discourse.webhook_refused", reason=exc.reason, remote=request.remote_addr)
         return jsonify(error="invalid signature", reason=exc.reason), 401
     event = webhooks.event_of(request.headers)
+    if settings.relay.rules: relay_emit.discourse_event(settings, engine, event.event, body)  # noqa: E701
     if event.event not in REPLY_EVENTS:
         return jsonify(ignored=event.event or event.event_type), 200
     try:

@@ -1,0 +1,54 @@
+"""Emitters: the mirror and the forum's web hook hand their happenings to the relay.
+
+Both only queue jobs (sync/relay/deliver.py) and never fail their caller: a relay problem is
+logged, the mirror or the web hook goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from sync.relay.deliver import relay
+from sync.relay.events import POST_PUBLISHED, POST_UPDATED, Event, _parse_time, from_discourse, plain_excerpt
+
+log = structlog.get_logger(__name__)
+
+
+def event_from_post(site_name: str, post: Any, *, updated: bool, topic_url: str | None = None) -> Event:
+    """post.published / post.updated for a mirrored post (bridge.clients.wordpress.Post)."""
+    modified = post.modified.isoformat() if post.modified else ""
+    return Event(id=f"wp:{site_name}:{post.id}:updated:{modified}" if updated else f"wp:{site_name}:{post.id}:published",
+                 type=POST_UPDATED if updated else POST_PUBLISHED, language=post.language or "en",
+                 category=(post.category_names or post.categories or (None,))[0],
+                 tags=tuple(post.tag_names or post.tags or ()), site=site_name,
+                 author=post.author.name if post.author else None, url=post.permalink or topic_url,
+                 title=post.title or None, excerpt=plain_excerpt(post.excerpt),
+                 occurred_at=_parse_time(post.modified))
+
+
+def post_mirrored(settings, engine, site, post, *, updated: bool, topic_url: str | None = None) -> None:
+    """Called by the mirror once a topic was created (published) or updated for `post`."""
+    try:
+        relay(engine, settings, event_from_post(site.name, post, updated=updated, topic_url=topic_url))
+    except Exception:  # noqa: BLE001 - the mirror's work is done; never undo it for the relay
+        log.exception("relay.emit_failed", site=site.name, post_id=post.id)
+
+
+def discourse_event(settings, engine, event_name: str, payload: Mapping[str, Any] | bytes) -> list:
+    """Called by the forum's web hook endpoint for every signed delivery; returns the queued jobs."""
+    try:
+        if isinstance(payload, (bytes, str)):
+            import json
+
+            payload = json.loads(payload)
+        base = str(settings.discourse.url) if settings.discourse is not None else ""
+        event = from_discourse(event_name, payload, base_url=base)
+        if event is None:
+            return []
+        return relay(engine, settings, event)
+    except Exception:  # noqa: BLE001 - a payload the mapping does not understand: log, acknowledge
+        log.exception("relay.emit_failed", discourse_event=event_name)
+        return []
