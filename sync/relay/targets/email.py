@@ -260,8 +260,15 @@ def digest_handler(settings, engine, reply_counts_factory: Callable[[], ReplyCou
             raise PermanentFailure("relay.digest is no longer configured")
         payload = job.payload
         since, until = dt.datetime.fromisoformat(payload["since"]), dt.datetime.fromisoformat(payload["until"])
-        counts = reply_counts_factory() if reply_counts_factory else _forum_reply_counts(settings)
-        digest = collect(engine, since, until, counts, digest_settings.top_topics)
+        if reply_counts_factory is not None:
+            digest = collect(engine, since, until, reply_counts_factory(), digest_settings.top_topics)
+        elif settings.discourse is not None and digest_settings.top_topics:
+            from bridge import platforms
+
+            with platforms.discourse(settings) as forum:
+                digest = collect(engine, since, until, discourse_reply_counts(forum), digest_settings.top_topics)
+        else:
+            digest = collect(engine, since, until, None, digest_settings.top_topics)
         subject, text, html = render_digest(digest, digest_settings.language, payload["list"])
         msg = build_email(sender=digest_settings.sender, to=payload["list"], subject=subject, text=text,
                           html=html, message_id_seed=job.key, date=until, list_id=payload["list"])
@@ -269,14 +276,6 @@ def digest_handler(settings, engine, reply_counts_factory: Callable[[], ReplyCou
         log.info("relay.digest.sent", list=payload["list"], key=job.key, new_posts=len(digest.new_posts),
                  busiest=len(digest.busiest))
     return handle
-
-
-def _forum_reply_counts(settings) -> ReplyCounts | None:
-    if settings.discourse is None:
-        return None
-    from bridge import platforms
-
-    return discourse_reply_counts(platforms.discourse(settings))
 
 
 def handlers(settings, engine) -> dict[str, Any]:

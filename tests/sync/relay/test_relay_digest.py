@@ -137,6 +137,12 @@ def test_one_job_per_list_and_iso_week_whatever_how_often_the_scheduler_runs(eng
     assert all(created for _, created in later)  # next week: new jobs
 
 
+def test_reply_counts_come_from_discourse_posts_count():
+    topics = {7: {"id": 7, "posts_count": 5}, 8: {"id": 8, "posts_count": 1}}
+    count = digest_mod.discourse_reply_counts(SimpleNamespace(topic_data=topics.get))
+    assert (count(7), count(8), count(9)) == (4, 0, None)
+
+
 # -- the digest through a real SMTP server -------------------------------------------------------
 def run_digest(engine, digest, counts, now=MONDAY):
     outbox = Outbox(engine, OutboxSettings(max_attempts=2, backoff_base_seconds=0.01, backoff_max_seconds=0.01))
