@@ -24,6 +24,7 @@ import email.utils
 import hashlib
 import smtplib
 import socket
+import ssl
 from email.message import EmailMessage
 from typing import Any, Callable
 
@@ -231,7 +232,7 @@ def send(smtp_settings, msg: EmailMessage) -> None:
     try:
         with smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds) as server:
             if s.starttls:
-                server.starttls()
+                server.starttls(context=ssl.create_default_context())  # verifies the certificate
             if s.username:
                 server.login(s.username, s.password.get_secret_value() if s.password else "")
             refused = server.send_message(msg)
@@ -246,6 +247,8 @@ def send(smtp_settings, msg: EmailMessage) -> None:
         if exc.smtp_code >= 500:
             raise PermanentFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from None
         raise RetryLater(RETRY_SECONDS, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from None
+    except ssl.SSLCertVerificationError as exc:  # retried: the operator may fix the certificate
+        raise RetryLater(RETRY_SECONDS, f"SMTP {s.host}:{s.port}: certificate not trusted: {exc.verify_message}") from None
     except (smtplib.SMTPException, OSError, socket.timeout) as exc:
         raise RetryLater(RETRY_SECONDS, f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}") from None
     if refused:

@@ -9,6 +9,8 @@ import email
 import email.policy
 import email.utils
 import socket
+import ssl
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -286,3 +288,52 @@ def test_refused_recipient_raises_permanent_failure(smtp_server):
                                     ["nobody@lists.example.org"])
     with pytest.raises(PermanentFailure):
         target.deliver(SimpleNamespace(text="x", html=None, title="x"), SimpleNamespace(id="e1"))
+
+
+# -- STARTTLS ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_smtp_server(certificate):
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        inbox.port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, tls_context=context, require_starttls=True,
+                            authenticator=_authenticator, auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    inbox.cert = cert
+    yield inbox
+    controller.stop()
+
+
+def test_starttls_then_login_with_a_trusted_certificate(engine, tls_smtp_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp_server.cert))  # trust the test's own certificate
+    digest = digest_settings(tls_smtp_server.port, smtp={"starttls": True, "username": "bridge",
+                                                          "password": "s3cret-pass"})
+    job = run_digest(engine, digest, {})
+    assert job.state == "done", job.last_error
+    assert len(tls_smtp_server.messages) == 1
+
+
+def test_starttls_refuses_an_untrusted_certificate(engine, tls_smtp_server):
+    digest = digest_settings(tls_smtp_server.port, smtp={"starttls": True, "username": "bridge",
+                                                          "password": "s3cret-pass"})
+    settings = settings_with(digest)
+    outbox = Outbox(engine)
+    digest_mod.enqueue_due(settings, outbox, now=MONDAY)
+    [job] = outbox.list(kind=digest_mod.DIGEST_KIND)
+    with pytest.raises(RetryLater, match="certificate not trusted"):
+        digest_mod.digest_handler(settings, engine, reply_counts_factory=lambda: None)(job)
+    assert tls_smtp_server.messages == []
