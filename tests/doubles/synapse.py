@@ -94,7 +94,7 @@ class Synapse:
         }))
         return path
 
-    def start(self) -> "Synapse":
+    def start(self) -> Synapse:
         cfg = self._configure()
         self.proc = subprocess.Popen([sys.executable, "-m", "synapse.app.homeserver", "-c", str(cfg)],
                                      cwd=self.dir, stdout=subprocess.DEVNULL,
@@ -123,7 +123,7 @@ class Synapse:
                 self.proc.wait(5)
         self.proc = None
 
-    def __enter__(self) -> "Synapse":
+    def __enter__(self) -> Synapse:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -23,10 +23,10 @@ import datetime as dt
 import email.utils
 import hashlib
 import smtplib
-import socket
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 import sqlalchemy as sa
@@ -212,7 +212,7 @@ def build_email(*, sender: str, to: str, subject: str, text: str, html: str | No
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = email.utils.format_datetime((date or utcnow()).replace(tzinfo=dt.timezone.utc))
+    msg["Date"] = email.utils.format_datetime((date or utcnow()).replace(tzinfo=dt.UTC))
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "space-bridge.invalid"
     # The same job always gets the same Message-ID: a resent digest is recognisably the same mail.
     msg["Message-ID"] = f"<{hashlib.sha256(message_id_seed.encode()).hexdigest()[:32]}@{domain}>"
@@ -249,7 +249,7 @@ def send(smtp_settings, msg: EmailMessage) -> None:
         raise RetryLater(RETRY_SECONDS, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from None
     except ssl.SSLCertVerificationError as exc:  # retried: the operator may fix the certificate
         raise RetryLater(RETRY_SECONDS, f"SMTP {s.host}:{s.port}: certificate not trusted: {exc.verify_message}") from None
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise RetryLater(RETRY_SECONDS, f"SMTP {s.host}:{s.port}: {type(exc).__name__}: {exc}") from None
     if refused:
         log.warning("relay.email.partly_refused", refused=sorted(refused))

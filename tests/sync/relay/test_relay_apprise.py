@@ -84,7 +84,7 @@ class _Recorder(BaseHTTPRequestHandler):
     requests: list = []
     status = 200
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         type(self).requests.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
         self.send_response(type(self).status)

@@ -33,13 +33,13 @@ class Inbox:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse = refuse or {}
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
@@ -180,7 +180,7 @@ def test_weekly_digest_arrives_as_multipart_text_and_html(engine, smtp_server):
     assert msg["From"] == "Wikimedia Space <space-bridge@space.example.org>"
     assert msg["To"] == LIST
     assert msg["Subject"] == "Wikimedia Space digest, 2026-11-16 – 2026-11-23"
-    assert email.utils.parsedate_to_datetime(msg["Date"]) == MONDAY.replace(tzinfo=dt.timezone.utc)
+    assert email.utils.parsedate_to_datetime(msg["Date"]) == MONDAY.replace(tzinfo=dt.UTC)
     assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@space.example.org>")
     assert msg["List-Id"] == "<space-digest.lists.example.org>"
 

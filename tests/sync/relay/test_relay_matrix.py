@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for `doubles`
-from doubles.synapse import SERVER_NAME, Synapse  # noqa: E402
+from doubles.synapse import SERVER_NAME, Synapse
 
-from bridge import config, store  # noqa: E402
-from bridge.config import OutboxSettings, RelayTarget  # noqa: E402
-from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker  # noqa: E402
-from sync.relay.targets import apprise as target_mod  # noqa: E402
+from bridge import config, store
+from bridge.config import OutboxSettings, RelayTarget
+from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker
+from sync.relay.targets import apprise as target_mod
 
 BOT, BOT_PASSWORD = "spacebot", "bot-Password-0123456789"
 READER, READER_PASSWORD = "reader", "reader-Password-0123456789"
