@@ -67,8 +67,8 @@ _TEMPLATES = {
     "wiki.heading": "{{ summary_plain }}",
     "wiki.body": (
         "{{ t(key, author|nowiki, title|nowiki) }}"
-        "{% if event.url %} — [{{ event.url }} {{ t('spacebridge-relay-read-more') }}]{% endif %}\n"
-        "{% if event.excerpt %}\n: {{ event.excerpt|oneline|nowiki }}\n{% endif %}"
+        "{% if event.url %} — [{{ event.url }} {{ t('spacebridge-relay-read-more') }}]{% endif %}"
+        "{% if event.excerpt %}\n: {{ event.excerpt|oneline|nowiki }}{% endif %}"
         "{% if event.category %}\n{{ t('spacebridge-relay-category', event.category|nowiki) }}{% endif %}"
         "{% if event.tags %}\n{{ t('spacebridge-relay-tags', event.tags|join(', ')|nowiki) }}{% endif %}"
         " ~~~~~"

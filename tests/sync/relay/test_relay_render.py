@@ -40,3 +40,9 @@ def test_markdown_and_email():
     assert "&lt;script&gt;" in mail.html and "<script>" in mail.text
     assert mail.title.startswith("Alice inició")
     assert render(event(), "email", "ar").html.startswith('<html lang="ar" dir="rtl">')
+
+
+def test_wiki_signature_never_starts_a_preformatted_line():
+    for e in (event(excerpt=None, category=None, tags=()), event()):
+        text = render(e, "wiki", "en").text
+        assert text.endswith(" ~~~~~") and not any(line.startswith(" ") for line in text.splitlines())
