@@ -15,7 +15,9 @@ A background thread runs the irc library's reactor; deliveries hand their lines 
 through a queue and wait until they are written to the socket. Lines longer than IRC's
 512-byte limit (with the "PRIVMSG #channel :" command, CRLF and the sender prefix the
 server adds when relaying) are split at UTF-8 boundaries; control characters that would end
-the line are removed.
+the line are removed. The connection remembers the last 10,000 (event, channel) pairs it sent,
+so a job retried in the same process (one channel of several failed) does not repeat a line;
+IRC keeps no history the bridge could check, so after a restart a retried job may.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ log = structlog.get_logger(__name__)
 IRC_LINE_BYTES = 512
 # ":nick!~user@host " the server puts in front when relaying: nick 30 + user 10 + host 63 + 4
 SENDER_PREFIX_BUDGET = 110
+SENT_MEMORY = 10000
 
 
 def _secret(value: Any) -> str | None:
@@ -126,6 +129,9 @@ class IrcConnection:
         self._backoff = 1.0
         self._next_connect = 0.0
         self.connects = 0
+        # (event id, channel) recently sent by this process: a retried job does not repeat them
+        self._sent: dict[tuple[str, str], None] = {}
+        self._sent_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"irc-{server}-{nick}", daemon=True)
         self.thread.start()
 
@@ -240,6 +246,16 @@ class IrcConnection:
         item.cancelled = True
         return item.done.is_set()
 
+    def already_sent(self, event_id: str, channel: str) -> bool:
+        with self._sent_lock:
+            return (event_id, channel.lower()) in self._sent
+
+    def mark_sent(self, event_id: str, channel: str) -> None:
+        with self._sent_lock:
+            self._sent[(event_id, channel.lower())] = None
+            while len(self._sent) > SENT_MEMORY:
+                self._sent.pop(next(iter(self._sent)))
+
     def close(self):
         self.stopping.set()
         self.thread.join(5)
@@ -285,9 +301,12 @@ class IrcTarget:
 
     def deliver(self, message, event) -> None:
         for channel in self.channels:
+            if self.conn.already_sent(event.id, channel):
+                continue  # a retry after another channel failed, or a job run twice in this process
             lines = split_line(message.text, channel)
             if not self.conn.send(channel, lines, self.timeout):
                 raise RetryLater(10, f"IRC {self.conn.server}: not connected to {channel} within {self.timeout:g} s")
+            self.conn.mark_sent(event.id, channel)
 
 
 register("irc", IrcTarget)

@@ -115,11 +115,13 @@ def test_line_reaches_the_channel_then_survives_an_ngircd_restart(irc_info):
     target.deliver(render(e, "irc", "es", cfg.options), e)
     [line] = listener.privmsgs(1)
     assert line == "[Space] [news] Alice inició un tema: Hola ñandú https://space.example/t/hello/1"
+    target.deliver(render(e, "irc", "es", cfg.options), e)  # the same event again: not repeated
+    assert listener.privmsgs(1, timeout=2) == []
 
     # a burst of 6: 4 at once, then paced (1 line/s)
     started = time.monotonic()
     for i in range(6):
-        target.deliver(render(event(title=f"n{i}"), "irc", "en", cfg.options), e)
+        target.deliver(render(event(title=f"n{i}"), "irc", "en", cfg.options), event(id=f"burst-{i}"))
     got = listener.privmsgs(6)
     assert [g.split(": ")[1].split(" ")[0] for g in got] == [f"n{i}" for i in range(6)]
     assert time.monotonic() - started >= 1.5
