@@ -108,4 +108,10 @@ def test_protected_page_retries_then_dead_letters_while_another_target_succeeds(
     assert "protect" in locked.last_error.lower()
     assert done.state == "done" and bot.get_wikitext(ok).count(marker(e.id)) == 1
     assert bot.get_wikitext(protected) == "Protected"
+    # The operator lifts the protection and revives the dead delivery: it arrives, once.
+    admin.post("protect", title=protected, protections="edit=all", reason="test", token=admin.get_token("csrf"))
+    assert outbox.retry([locked.id]) == [locked.id]
+    _drain(outbox, handler)
+    assert outbox.get(locked.id).state == "done"
+    assert bot.get_wikitext(protected).count(marker(e.id)) == 1
     handler.pool.close()
