@@ -14,6 +14,7 @@ wikimedia_port=${SPACE_DEV_WIKIMEDIA_PORT:-8071}
 export SPACE_DEV_WIKIMEDIA_URL=http://127.0.0.1:$wikimedia_port
 config=$state/space.yaml
 rundir=$state/run
+mirror_constants=/etc/wordpress/space-bridge-mirror.php  # read by deploy/wordpress/space-bridge-mirror.php
 mkdir -p "$rundir" "$state/log"
 
 stop_bridge() {
@@ -32,6 +33,7 @@ stop_bridge() {
 
 stop_all() {
   echo "run.sh: stopping the bridge and the local stack"
+  rm -f "$mirror_constants"
   stop_bridge
   bash "$repo/deploy/dev/stack.sh" down
 }
@@ -51,6 +53,15 @@ echo $$ >"$rundir/run.pid"
 bash "$repo/deploy/dev/stack.sh" up
 "$bin/python" "$repo/deploy/dev/devconfig.py" "$state/stack.json" "$config"
 "$bin/space-bridge" config check "$config"
+# The blog's web hooks go to this bridge (site "local" of the generated config).
+umask 077
+cat >"$mirror_constants" <<PHP
+<?php // Written by deploy/dev/run.sh for \`make run\`; removed when it stops.
+define('SPACE_BRIDGE_MIRROR_URL', 'http://$listen/webhooks/wordpress/local');
+define('SPACE_BRIDGE_MIRROR_SECRET', '$("$bin/python" "$repo/deploy/dev/devconfig.py" --secret wordpress_webhook_secret "$state")');
+PHP
+chmod 644 "$mirror_constants"
+umask 022
 "$bin/space-bridge" --config "$config" db upgrade
 
 stop_bridge  # a bridge left over from an earlier run would hold the port

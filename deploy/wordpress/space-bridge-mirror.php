@@ -14,7 +14,8 @@
  *   define( 'SPACE_BRIDGE_MIRROR_TIMEOUT', 0.2 );       // optional: seconds the send may take at most
  *
  * The constants may also live in /etc/wordpress/space-bridge-mirror.php, included when present
- * (the bridge's tests use /etc/wordpress/space-bridge-mirror-test.json: url, secret, timeout). Without
+ * (the bridge's tests use /etc/wordpress/space-bridge-mirror-test.json: url, secret, timeout, which
+ * wins while it exists; `make run` writes the PHP file and removes it when it stops). Without
  * URL and secret the plugin sends nothing (the bridge's reconcile still mirrors posts).
  *
  * 1. Web hook sender. When a post's status changes, or its title, content, excerpt, date,
@@ -51,7 +52,7 @@ function test_settings() {
 	if ( null === $settings ) {
 		$settings = array();
 		$file     = '/etc/wordpress/space-bridge-mirror-test.json';
-		if ( ! defined( 'SPACE_BRIDGE_MIRROR_URL' ) && is_readable( $file ) ) {
+		if ( is_readable( $file ) ) {
 			$data     = json_decode( (string) file_get_contents( $file ), true );
 			$settings = is_array( $data ) ? $data : array();
 		}
@@ -60,12 +61,13 @@ function test_settings() {
 }
 
 function setting( $name, $default = null ) {
-	$constant = 'SPACE_BRIDGE_MIRROR_' . strtoupper( $name );
-	if ( defined( $constant ) ) {
-		return constant( $constant );
-	}
+	// A test's file, while it exists, wins over the constants (e.g. those `make run` writes).
 	$test = test_settings();
-	return isset( $test[ $name ] ) ? $test[ $name ] : $default;
+	if ( $test ) {
+		return isset( $test[ $name ] ) ? $test[ $name ] : $default;
+	}
+	$constant = 'SPACE_BRIDGE_MIRROR_' . strtoupper( $name );
+	return defined( $constant ) ? constant( $constant ) : $default;
 }
 
 const META_PREFIX = '_space_bridge_';
