@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import threading
+import time
 from typing import Any
 
 from bridge import config
@@ -63,3 +65,19 @@ def use_recorder(kind: str = "apprise"):
     register(kind, Recorder)
     Recorder.reset()
     return Recorder
+
+
+def drain(outbox, handler, seconds: float = 60.0) -> None:
+    """Run relay deliveries in this thread until none is pending or running."""
+    from bridge.outbox import Worker
+    from sync.relay.deliver import DELIVER
+
+    worker = Worker(outbox, {DELIVER: handler}, threads=1, name="t")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        worker.run_once()
+        counts = outbox.counts()
+        if not counts.get("pending") and not counts.get("running"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"jobs not finished: {outbox.counts()}")

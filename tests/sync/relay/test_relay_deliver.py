@@ -1,8 +1,7 @@
-import time
 
-from relay_helpers import event, settings, use_recorder
+from relay_helpers import drain, event, settings, use_recorder
 
-from bridge.outbox import Outbox, Worker
+from bridge.outbox import Outbox
 from sync.relay.deliver import DELIVER, deliver_handler, relay
 from sync.relay.targets import TARGET_KINDS, Target, factory_for
 
@@ -15,17 +14,6 @@ def _settings(db_url):
         database_url=db_url)
 
 
-def _drain(outbox, handler, seconds=5.0):
-    worker = Worker(outbox, {DELIVER: handler}, threads=1, name="t")
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        worker.run_once()
-        counts = outbox.counts()
-        if not counts.get("pending") and not counts.get("running"):
-            return
-        time.sleep(0.05)
-
-
 def test_one_job_per_target_idempotent_and_failures_isolated(engine, db_url):
     rec = use_recorder()
     s = _settings(db_url)
@@ -35,7 +23,7 @@ def test_one_job_per_target_idempotent_and_failures_isolated(engine, db_url):
     assert [c for _, _, c in relay(engine, s, e)] == [False, False, False, False]  # same event: no new jobs
     rec.failing["bad"] = "retry"
     outbox = Outbox(engine, s.outbox)
-    _drain(outbox, deliver_handler(s))
+    drain(outbox, deliver_handler(s))
     assert rec.delivered["good"] == [(e.id, rec.delivered["good"][0][1])]
     assert rec.delivered["es"][0][1].startswith("**Alice** inició") or "inició" in rec.delivered["es"][0][1]
     assert "bad" not in rec.delivered
@@ -48,14 +36,14 @@ def test_flag_goes_to_private_target_only(engine, db_url):
     rec = use_recorder()
     s = _settings(db_url)
     relay(engine, s, event(id="discourse:reviewable:1", type="flag.created"))
-    _drain(Outbox(engine, s.outbox), deliver_handler(s))
+    drain(Outbox(engine, s.outbox), deliver_handler(s))
     assert list(rec.delivered) == ["mods"]
     # A job queued for a public target (configuration changed since) is refused at delivery too.
     from sync.relay.deliver import enqueue_event  # noqa: F401
     from bridge.outbox import enqueue
     with engine.begin() as conn:
         enqueue(conn, DELIVER, {"event": event(id="f2", type="flag.created").to_dict(), "target": "good"}, "k-f2")
-    _drain(Outbox(engine, s.outbox), deliver_handler(s))
+    drain(Outbox(engine, s.outbox), deliver_handler(s))
     assert list(rec.delivered) == ["mods"]
 
 

@@ -1,16 +1,15 @@
 """The wiki target against the REAL MediaWiki of the local stack."""
 
-import time
 import uuid
 from urllib.parse import urlsplit
 
 import mwclient
 import pytest
-from relay_helpers import event, settings
+from relay_helpers import drain, event, settings
 
 from bridge.clients.mediawiki import MediaWikiClient
-from bridge.outbox import Outbox, Worker
-from sync.relay.deliver import DELIVER, TargetPool, deliver_handler, relay
+from bridge.outbox import Outbox
+from sync.relay.deliver import TargetPool, deliver_handler, relay
 from sync.relay.targets.wiki import marker, parse_subscribers
 
 UA = "space-bridge-tests/0 (relay wiki target)"
@@ -41,18 +40,6 @@ def _settings(mw, db_url, targets, rules=None, max_attempts=3):
                     database_url=db_url)
 
 
-def _drain(outbox, handler, seconds=60.0):
-    worker = Worker(outbox, {DELIVER: handler}, threads=1, name="t")
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        worker.run_once()
-        counts = outbox.counts()
-        if not counts.get("pending") and not counts.get("running"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"jobs not finished: {outbox.counts()}")
-
-
 @pytest.mark.stack
 def test_feed_and_subscribers_get_exactly_one_entry_even_when_delivered_twice(engine, db_url, mw, bot):
     tag = uuid.uuid4().hex[:8]
@@ -65,7 +52,7 @@ def test_feed_and_subscribers_get_exactly_one_entry_even_when_delivered_twice(en
     relay(engine, s, e)
     outbox = Outbox(engine, s.outbox)
     handler = deliver_handler(s)
-    _drain(outbox, handler)
+    drain(outbox, handler)
     [job] = outbox.list()
     assert job.state == "done"
     handler(job)  # the same job run again (a worker died after the edit)
@@ -79,7 +66,7 @@ def test_feed_and_subscribers_get_exactly_one_entry_even_when_delivered_twice(en
         assert section.heading == f"Alice inició un tema: Hola {tag}"
     # a second event goes on top of the feed
     relay(engine, s, event(id=f"discourse:topic:{tag}-2", title="Second"))
-    _drain(outbox, handler)
+    drain(outbox, handler)
     assert bot.get_wikitext(feed).splitlines()[0].startswith("* <nowiki>Alice</nowiki> inició un tema: <nowiki>Second")
     assert len(bot.sections(talk_a)) == 2
     handler.pool.close()
@@ -101,7 +88,7 @@ def test_protected_page_retries_then_dead_letters_while_another_target_succeeds(
     relay(engine, s, e)
     outbox = Outbox(engine, s.outbox)
     handler = deliver_handler(s)
-    _drain(outbox, handler)
+    drain(outbox, handler)
     jobs = {j.key: j for j in outbox.list()}
     locked, done = jobs[f"relay:{e.id}:wiki-locked"], jobs[f"relay:{e.id}:wiki-ok"]
     assert locked.state == "dead" and locked.attempts == 3 and "RetryLater" in locked.last_error
@@ -111,7 +98,7 @@ def test_protected_page_retries_then_dead_letters_while_another_target_succeeds(
     # The operator lifts the protection and revives the dead delivery: it arrives, once.
     admin.post("protect", title=protected, protections="edit=all", reason="test", token=admin.get_token("csrf"))
     assert outbox.retry([locked.id]) == [locked.id]
-    _drain(outbox, handler)
+    drain(outbox, handler)
     assert outbox.get(locked.id).state == "done"
     assert bot.get_wikitext(protected).count(marker(e.id)) == 1
     handler.pool.close()
