@@ -9,8 +9,7 @@ import base64
 import hashlib
 import hmac
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import types
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,52 +26,18 @@ from sync.webhooks import verify_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
 from doubles.discourse import DiscourseDouble  # noqa: E402
+from doubles.webhook_receiver import WebhookReceiver  # noqa: E402
 
 CONNECT_SECRET = "setup-connect-secret-0123"
 HOOK_SECRET = "setup-web-hook-secret-0123"
 BODY = "A first post that is long enough for Discourse."
 
 
-class Bridge:
-    """Stands where the bridge would listen: records the web hooks Discourse sends it."""
-
-    def __init__(self):
-        self.received: list[tuple[str, dict, bytes]] = []
-        self.cond = threading.Condition()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with owner.cond:
-                    owner.received.append((self.path, dict(self.headers), body))
-                    owner.cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/bridge"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def wait_for(self, n: int, timeout: float = 10.0):
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.received) >= n, timeout)
-            return list(self.received)
-
-
 @pytest.fixture
 def bridge_endpoint():
-    b = Bridge()
-    yield b
-    b.close()
+    """Stands where the bridge would listen (at /bridge): records the web hooks Discourse sends it."""
+    with WebhookReceiver() as receiver:
+        yield types.SimpleNamespace(url=receiver.url + "/bridge", receiver=receiver)
 
 
 @pytest.fixture
@@ -215,10 +180,11 @@ def test_setup_configures_the_forum_once_and_then_changes_nothing(tmp_path, foru
 
     # ... and its web hooks, signed with the shared secret
     forum.request("POST", "/posts.json", data={"title": "A topic after the setup", "raw": BODY})
-    received = bridge_endpoint.wait_for(2)
-    assert {p for p, _, _ in received} == {"/bridge/webhooks/discourse"}
-    for _, headers, body in received:
-        verify_request(headers, body, HOOK_SECRET)
+    received = bridge_endpoint.receiver.wait_for(lambda got: len(got) >= 2)
+    assert len(received) >= 2
+    assert {r["path"] for r in received} == {"/bridge/webhooks/discourse"}
+    for r in received:
+        verify_request(r["headers"], r["body"], HOOK_SECRET)
 
 
 def test_setup_repairs_what_changed_in_the_forum(tmp_path, forum, bridge_endpoint):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from sync.webhooks import InvalidSignature, event_of, is_valid_signature, sign, 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
 from doubles.discourse import DiscourseDouble  # noqa: E402
+from doubles.webhook_receiver import WebhookReceiver  # noqa: E402
 
 SECRET = "a-web-hook-secret-for-tests"
 BODY = b'{"post":{"id":1,"raw":"Caf\xc3\xa9 \xe2\x80\x94 a post"}}'
@@ -101,52 +100,13 @@ def test_headers_are_found_whatever_their_case():
 
 
 # -- deliveries from the Discourse double ------------------------------------------------------------
-class Receiver:
-    """A tiny web hook endpoint on 127.0.0.1 that keeps each request's headers and exact body."""
-
-    def __init__(self):
-        self.received: list[tuple[dict, bytes]] = []
-        self.cond = threading.Condition()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with owner.cond:
-                    owner.received.append((dict(self.headers), body))
-                    owner.cond.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/discourse"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def wait_for(self, n: int, timeout: float = 10.0) -> list[tuple[dict, bytes]]:
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.received) >= n, timeout)
-            return list(self.received)
-
-
 def test_web_hooks_sent_by_the_double_verify_and_a_changed_byte_does_not():
-    with DiscourseDouble() as forum, Receiver() as receiver:
+    with DiscourseDouble() as forum, WebhookReceiver() as receiver:
         forum.add_webhook(receiver.url, SECRET, ["topic_created", "post_created"])
         r = forum.request("POST", "/posts.json", data={"title": "A signed web hook topic",
                                                       "raw": "A first post that is long enough for Discourse."})
         assert r.status_code == 200, r.text
-        deliveries = receiver.wait_for(2)
+        deliveries = [(r["headers"], r["body"]) for r in receiver.wait_for(lambda got: len(got) >= 2)]
         assert len(deliveries) == 2
         for headers, body in deliveries:
             verify_request(headers, body, SECRET)
@@ -164,10 +124,10 @@ def test_web_hooks_sent_by_the_double_verify_and_a_changed_byte_does_not():
 
 
 def test_a_web_hook_without_secret_is_refused_as_unsigned():
-    with DiscourseDouble() as forum, Receiver() as receiver:
+    with DiscourseDouble() as forum, WebhookReceiver() as receiver:
         hook = forum.add_webhook(receiver.url, "", ["post_created"])
         forum.request("POST", f"/admin/api/web_hooks/{hook['id']}/ping.json")
-        [(headers, body)] = receiver.wait_for(1)
+        [(headers, body)] = [(r["headers"], r["body"]) for r in receiver.wait_for(lambda got: len(got) >= 1)]
         assert event_of(headers).event_type == "ping"
         with pytest.raises(InvalidSignature) as info:
             verify_request(headers, body, SECRET)
