@@ -25,10 +25,11 @@ list; only the staff action log writes "[FILTERED]"), and web hook secrets too
 (app/serializers/admin_web_hook_serializer.rb lists ``secret``), so both are compared in
 constant time. Two cases are handled honestly rather than guessed:
 
-* a setting missing from the list is *hidden*, typically shadowed by the server's
-  environment (``DISCOURSE_DISCOURSE_CONNECT_SECRET`` and the like make it a hidden global
-  setting that the API can neither read nor change): it is reported as an ``error`` telling
-  the operator to set it there;
+* a setting missing from the list is *hidden* from the API (``hidden: true`` in
+  config/site_settings.yml or a plugin's settings, or a ``shadowed_by_global`` setting the
+  server's environment sets), which the API can neither read nor change: it is reported as an
+  ``error`` telling the operator to set it on the forum itself (the discourse role does it for
+  DiscourseConnect in app.yml's ``run`` section);
 * a secret that reads back different right after being written (a Discourse that masks
   it) is reported ``set (cannot be read back)``; such a forum gets it written on every run.
 """
@@ -122,8 +123,9 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
         want = _setting_value(value)
         if have is None:
             report.items.append(Item("setting", name, "error",
-                                     "not in GET /admin/site_settings.json: the setting is hidden, usually because "
-                                     f"the server's environment sets it (DISCOURSE_{name.upper()}); set it there"))
+                                     "not in GET /admin/site_settings.json: the setting is hidden from the API "
+                                     "(a hidden setting, or one the server's environment shadows); set it on the forum: "
+                                     f"rails r \"SiteSetting.{name} = ...\" (app.yml's run section)"))
             continue
         secret = secret or have.secret
         same = _same_secret(have.value, want) if secret else have.value.strip().lower() == want.lower()

@@ -262,7 +262,7 @@ def test_hidden_setting_is_reported_not_guessed(tmp_path):
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
-    assert item.status == "error" and "DISCOURSE_DISCOURSE_CONNECT_SECRET" in item.detail
+    assert item.status == "error" and "SiteSetting.discourse_connect_secret" in item.detail
     assert stub.written == [] and report.errors == [item]
 
 
