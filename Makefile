@@ -30,7 +30,7 @@ test: $(STAMP)
 ## test-unit: the tests that need no local stack (still SQLite and PostgreSQL)
 test-unit: $(STAMP)
 	bash deploy/dev/postgres.sh
-	$(BIN)/pytest -m "not stack"
+	$(BIN)/pytest -m "not stack and not converge"
 
 ## bench: print the benchmark figures
 bench: $(STAMP)

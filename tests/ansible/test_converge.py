@@ -1,0 +1,258 @@
+"""The playbook applied for real: ansible/site.yml converges a fresh Debian 12 host (a debootstrap
+root, see debian_root.py for why) with MariaDB, WordPress, the bridge and the staging wiki; the
+blog, the bridge and the wiki then answer through nginx over TLS, and a second run changes nothing.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import urllib3
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.ansible import debian_root
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+INVENTORY = ROOT / "tests" / "ansible" / "converge"
+ARTIFACTS = ROOT / "test-artifacts"
+HOST = "space.test"
+WIKI = "wiki.space.test"
+
+pytestmark = [pytest.mark.converge, pytest.mark.timeout(3600)]
+
+
+def _inventory_vars() -> dict:
+    merged: dict = {}
+    for f in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(f.read_text()) or {})
+    return merged
+
+
+VARS = _inventory_vars()
+HTTPS_PORT = int(VARS["space_https_port"])
+PORTS = (int(VARS["space_http_port"]), HTTPS_PORT, int(VARS["bridge_listen"].rsplit(":", 1)[1]))
+SECRETS = {k: v for k, v in VARS.items() if k.startswith("vault_")}
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _playbook(env: dict, log: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(ROOT / "ansible" / "site.yml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
+    log.write_text(result.stdout + result.stderr)
+    recap = re.search(rf"^{re.escape(HOST)}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
+                      result.stdout, re.M)
+    counts = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()))) if recap else {}
+    return result, counts
+
+
+def _changed_tasks(output: str) -> list[str]:
+    tasks, current = [], None
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            current = line.rstrip("* ")
+        elif line.startswith("changed:") and current and current not in tasks:
+            tasks.append(current)
+    return tasks
+
+
+def _self_signed(directory: Path) -> None:
+    """The certificate a sysadmin would provide (space_tls_mode: provided), for both names."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST), x509.DNSName(WIKI)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    directory.mkdir(parents=True)
+    (directory / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "privkey.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def _build_wheel(source: Path, dist: Path) -> Path:
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(source)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    return next(dist.glob("space_bridge-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory):
+    taken = [p for p in PORTS if _port_taken(p)]
+    assert not taken, f"ports {taken} are in use; the converge host's nginx and bridge need them"
+    work = tmp_path_factory.mktemp("converge")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    wheel = _build_wheel(ROOT, work / "dist")
+    tls = work / "tls"
+    _self_signed(tls)
+
+    root = debian_root.up(Path("/var/tmp") / f"space-converge-{os.getpid()}")
+    # The controller's pip settings must not reach the host (the chroot connection passes the
+    # environment through; a remote host would not see them).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update({
+        "SPACE_CONVERGE_ROOT": str(root),
+        "SPACE_CONVERGE_TLS_DIR": str(tls),
+        "SPACE_CONVERGE_WHEEL": str(wheel),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOME": str(work / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"),
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    })
+    try:
+        first = _playbook(env, ARTIFACTS / "ansible-converge-1.log")
+        second = _playbook(env, ARTIFACTS / "ansible-converge-2.log") if first[1].get("failed") == 0 else None
+        yield {"root": root, "first": first, "second": second, "ca": tls / "fullchain.pem", "env": env,
+               "work": work, "wheel": wheel}
+    finally:
+        debian_root.down(root)
+
+
+def _get(converged, host: str, path: str, headers: dict | None = None):
+    """GET over TLS from nginx on the converge host, checking its certificate for `host`."""
+    pool = urllib3.HTTPSConnectionPool("127.0.0.1", HTTPS_PORT, server_hostname=host, assert_hostname=host,
+                                       cert_reqs="CERT_REQUIRED", ca_certs=str(converged["ca"]), retries=False,
+                                       timeout=30)
+    return pool.request("GET", path, headers={"Host": f"{host}:{HTTPS_PORT}", **(headers or {})}, redirect=False)
+
+
+def test_first_run_converges_a_bare_host(converged):
+    result, counts = converged["first"]
+    assert counts.get("failed") == 0 and counts.get("unreachable") == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert counts["changed"] > 0
+
+
+def test_second_run_changes_nothing(converged):
+    assert converged["second"] is not None, "the first run failed"
+    result, counts = converged["second"]
+    assert counts.get("failed") == 0, result.stdout[-6000:]
+    assert counts["changed"] == 0, f"changed on the second run: {_changed_tasks(result.stdout)}"
+
+
+def test_wordpress_answers_its_rest_api_with_the_bridges_application_password(converged):
+    index = _get(converged, HOST, "/wp-json/")
+    assert index.status == 200
+    site = json.loads(index.data)
+    assert site["name"] == VARS["space_wordpress_title"]
+    assert "space-bridge/v1" in site["namespaces"]  # the project's mu-plugin is loaded
+
+    token = base64.b64encode(f"{VARS['space_wordpress_username']}:{VARS['vault_wordpress_app_password']}".encode()).decode()
+    me = _get(converged, HOST, "/wp-json/wp/v2/users/me?context=edit", {"Authorization": f"Basic {token}"})
+    assert me.status == 200, me.data[:500]
+    assert "editor" in json.loads(me.data)["roles"]
+    wrong = _get(converged, HOST, "/wp-json/wp/v2/users/me", {"Authorization": "Basic " + base64.b64encode(b"space-bridge:wrong").decode()})
+    assert wrong.status == 401
+
+
+def test_wordpress_has_the_code_of_conduct_and_editorial_guidelines(converged):
+    for slug in ("code-of-conduct", "editorial-guidelines"):
+        pages = json.loads(_get(converged, HOST, f"/wp-json/wp/v2/pages?slug={slug}").data)
+        assert len(pages) == 1 and pages[0]["status"] == "publish", slug
+    conduct = json.loads(_get(converged, HOST, "/wp-json/wp/v2/pages?slug=code-of-conduct").data)[0]
+    assert "Universal_Code_of_Conduct" in conduct["content"]["rendered"]
+
+
+def test_bridge_answers_healthz_through_nginx(converged):
+    health = _get(converged, HOST, "/bridge/healthz")
+    assert health.status == 200, health.data[:500]
+    assert json.loads(health.data)["status"] == "ok"
+
+
+def test_plain_http_redirects_to_https(converged):
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", int(VARS["space_http_port"]), retries=False, timeout=30)
+    response = pool.request("GET", "/wp-json/", headers={"Host": HOST}, redirect=False)
+    assert response.status == 301
+    assert response.headers["Location"] == f"https://{HOST}:{HTTPS_PORT}/wp-json/"
+
+
+def test_bridge_runs_as_its_own_user(converged):
+    root = converged["root"]
+    passwd = {line.split(":")[0]: int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()}
+    bridge_uids = set()
+    for pid in debian_root.processes_in(root):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            uid = int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
+        except (OSError, IndexError):
+            continue
+        if any(part.endswith(b"/space-bridge") for part in cmdline):
+            bridge_uids.add((uid, cmdline[-2].decode()))
+    assert {service for _, service in bridge_uids} == {"serve", "worker"}
+    assert {uid for uid, _ in bridge_uids} == {passwd["space-bridge"]}
+
+
+def test_staging_wiki_answers_its_api(converged):
+    response = _get(converged, WIKI, "/api.php?action=query&meta=siteinfo&format=json")
+    assert response.status == 200, response.data[:500]
+    assert json.loads(response.data)["query"]["general"]["sitename"] == "Space staging wiki"
+
+
+def test_no_secret_reaches_the_playbook_output(converged):
+    output = converged["first"][0].stdout + converged["first"][0].stderr
+    if converged["second"]:
+        output += converged["second"][0].stdout
+    leaked = [name for name, value in SECRETS.items() if value and str(value) in output]
+    assert not leaked, f"secrets in the Ansible output: {leaked}"
+
+
+def _bridge_pids(root: Path) -> set[int]:
+    return {pid for pid in debian_root.processes_in(root)
+            if b"/space-bridge" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+
+def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restarted(converged):
+    """A fix shipped without a version bump must not be skipped as "already installed"."""
+    assert converged["second"] is not None, "the first run failed"
+    root, work = converged["root"], converged["work"]
+    source = work / "fixed-source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("bridge", "sso", "sync"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    marker = "# converge test: a fix without a version bump\n"
+    with open(source / "bridge" / "__init__.py", "a") as f:
+        f.write(marker)
+    fixed = _build_wheel(source, work / "dist-fixed")
+    assert fixed.name == converged["wheel"].name
+    shutil.copy(fixed, converged["wheel"])  # the inventory names this file
+    before = _bridge_pids(root)
+
+    result, counts = _playbook(converged["env"], ARTIFACTS / "ansible-converge-3.log")
+
+    assert counts.get("failed") == 0, result.stdout[-6000:]
+    changed = " ".join(_changed_tasks(result.stdout))
+    assert "Upload the space-bridge wheel" in changed and "Restart the bridge" in changed, changed
+    installed = next((root / "opt/space-bridge/venv/lib").glob("python3*/site-packages/bridge/__init__.py"))
+    assert installed.read_text().endswith(marker)
+    after = _bridge_pids(root)
+    assert after and not (after & before), "the bridge's processes were not restarted"
+    assert _get(converged, HOST, "/bridge/healthz").status == 200
