@@ -51,6 +51,8 @@ function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {
 
 require $wp_root . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+// The same Application Password rule as the wordpress role's (one file for both).
+require_once __DIR__ . '/../../../ansible/roles/wordpress/files/application-password.php';
 
 $actions = [];
 $fail = function (string $msg) {
@@ -136,32 +138,10 @@ if (!$current->exists() || $current->errors()) {
 if (!wp_is_application_passwords_available()) {
     $fail('Application Passwords are not available (WP_ENVIRONMENT_TYPE must be local, or https)');
 }
-$items = WP_Application_Passwords::get_user_application_passwords($user->ID);
-$valid = false;
-foreach ($items as $item) {
-    if ($item['name'] === $app_name) {
-        if (!$valid && wp_check_password($app_plain, $item['password'], $user->ID)) {
-            $valid = true;
-        } else {
-            WP_Application_Passwords::delete_application_password($user->ID, $item['uuid']);
-        }
-    }
-}
-if (!$valid) {
-    $created = WP_Application_Passwords::create_new_application_password($user->ID, ['name' => $app_name]);
-    if (is_wp_error($created)) {
-        $fail('could not create the Application Password: ' . $created->get_error_message());
-    }
-    $uuid = $created[1]['uuid'];
-    // Give it the password kept in the state dir (so it survives a database reset unchanged).
-    $items = WP_Application_Passwords::get_user_application_passwords($user->ID);
-    foreach ($items as $i => $item) {
-        if ($item['uuid'] === $uuid) {
-            $items[$i]['password'] = wp_hash_password($app_plain);
-        }
-    }
-    update_user_meta($user->ID, WP_Application_Passwords::USERMETA_KEY_APPLICATION_PASSWORDS, $items);
-    $actions[] = "created Application Password '$app_name' for $admin";
+try {
+    array_push($actions, ...space_bridge_ensure_application_password($user, $app_name, $app_plain));
+} catch (RuntimeException $e) {
+    $fail($e->getMessage());
 }
 
 $report = [

@@ -18,10 +18,7 @@
  * - The first administrator: created with admin_password only when missing (a password changed
  *   later by its owner is kept).
  * - The bridge's account, an editor, with exactly one Application Password named app_name whose
- *   value is app_password. WordPress generates these itself
- *   (WP_Application_Passwords::create_new_application_password); the stored entry holds only
- *   wp_hash_password() of the value, which is what is replaced here, so the vault stays the one
- *   source of the secret.
+ *   value is app_password (application-password.php, beside this file, says how).
  * - Site options (siteurl, home, blogname, permalinks, no pingbacks, no open registration).
  * - Pages that must exist (code of conduct, editorial guidelines): created as published when no
  *   page has their slug; never overwritten, editors own their text after that.
@@ -81,6 +78,7 @@ function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {
 
 require rtrim($s['wp_root'], '/') . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+require_once __DIR__ . '/application-password.php';
 
 $actions = [];
 
@@ -135,40 +133,10 @@ if (!in_array('editor', (array) $bridge->roles, true) && !in_array('administrato
 if (!wp_is_application_passwords_available_for_user($bridge)) {
     sb_fail("Application Passwords are not available for {$s['bridge_user']} (a plugin or wp_is_application_passwords_available filter turns them off)");
 }
-// WordPress shows Application Passwords in groups of four; the chunking spaces are not part of it
-// (WP_Application_Passwords::chunk_password / wp_authenticate_application_password strip them).
-$app_plain = preg_replace('/[^a-z\d]/i', '', $s['app_password']);
-$items = WP_Application_Passwords::get_user_application_passwords($bridge->ID);
-$kept = null;
-$dropped = 0;
-foreach ($items as $item) {
-    if ($item['name'] !== $s['app_name']) {
-        continue;
-    }
-    if ($kept === null && wp_check_password($app_plain, $item['password'], $bridge->ID)) {
-        $kept = $item['uuid'];
-    } else {
-        WP_Application_Passwords::delete_application_password($bridge->ID, $item['uuid']);
-        $dropped++;
-    }
-}
-if ($dropped) {
-    $actions[] = "removed $dropped outdated Application Password(s) '{$s['app_name']}'";
-}
-if ($kept === null) {
-    $created = WP_Application_Passwords::create_new_application_password($bridge->ID, ['name' => $s['app_name']]);
-    if (is_wp_error($created)) {
-        sb_fail('could not create the Application Password: ' . $created->get_error_message());
-    }
-    $uuid = $created[1]['uuid'];
-    $items = WP_Application_Passwords::get_user_application_passwords($bridge->ID);
-    foreach ($items as $i => $item) {
-        if ($item['uuid'] === $uuid) {
-            $items[$i]['password'] = wp_hash_password($app_plain);
-        }
-    }
-    update_user_meta($bridge->ID, WP_Application_Passwords::USERMETA_KEY_APPLICATION_PASSWORDS, $items);
-    $actions[] = "set the Application Password '{$s['app_name']}' of {$s['bridge_user']}";
+try {
+    $actions = array_merge($actions, space_bridge_ensure_application_password($bridge, $s['app_name'], $s['app_password']));
+} catch (RuntimeException $e) {
+    sb_fail($e->getMessage());
 }
 
 // --- site options
