@@ -223,6 +223,27 @@ def test_no_secret_reaches_the_playbook_output(converged):
     assert not leaked, f"secrets in the Ansible output: {leaked}"
 
 
+def test_the_bridge_logs_in_to_the_blog_with_what_ansible_gave_it(converged):
+    """End to end on the converged host: the bridge, with the space.yaml the role rendered, logs in
+    to the WordPress the role set up, with the vault's Application Password, through nginx."""
+    root = converged["root"]
+    # What DNS and a certificate authority would give a real host (the forum has no address here).
+    hosts = root / "etc/hosts"
+    text = hosts.read_text() if hosts.exists() else ""
+    if HOST not in text:
+        hosts.write_text(text + f"127.0.0.1 {HOST} {WIKI}\n")
+    shutil.copy(converged["ca"], root / "tmp/space-test-ca.pem")
+    result = subprocess.run(
+        ["chroot", "--userspec=space-bridge:space-bridge", str(root), "/usr/bin/env",
+         "REQUESTS_CA_BUNDLE=/tmp/space-test-ca.pem", "/opt/space-bridge/venv/bin/space-bridge",
+         "--config", "/etc/space-bridge/space.yaml", "platforms", "check"],
+        capture_output=True, text=True, timeout=300)
+    out = result.stdout + result.stderr
+    site = VARS["space_wordpress_site_name"]
+    assert f"ok   wordpress:{site}: https://{HOST}:{HTTPS_PORT} via rest as" in result.stdout, out
+    assert "FAIL discourse" in result.stdout, out  # no forum here: the check must say so, not pass
+
+
 def _bridge_pids(root: Path) -> set[int]:
     return {pid for pid in debian_root.processes_in(root)
             if b"/space-bridge" in Path(f"/proc/{pid}/cmdline").read_bytes()}
