@@ -13,6 +13,8 @@ What it makes true, in this order, each step only if it is not already so:
 3. **Categories** of ``discourse.categories``, created when no category has the slug (an
    existing one is left as it is: moderators own it once it exists), and the slugs of
    ``discourse.preexisting_categories`` checked to exist.
+4. **Groups** named in ``sso.discourse_groups``, created when missing (logins add members to
+   them; Discourse would skip a group it does not have).
 
 Every item is reported as ``created``, ``updated`` or ``unchanged`` (``would create`` /
 ``would update`` with ``--dry-run``, which sends only reads), so a second run says
@@ -40,7 +42,8 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bridge.clients.discourse import DiscourseClient, SiteSetting, WebHook, WebHookEventType
+from bridge.clients.discourse import (DiscourseClient, DiscourseValidationError, SiteSetting, WebHook,
+                                     WebHookEventType)
 from bridge.config import Settings
 
 __all__ = ["WEB_HOOK_EVENT_GROUPS", "Item", "Report", "connect_url", "run_setup", "web_hook_url"]
@@ -57,7 +60,7 @@ class Item:
     """One thing setup looked at. ``status``: created, updated, set, unchanged, exists (or the
     dry-run forms would create, would update, would set), warning, error."""
 
-    kind: str  # "setting", "web hook", "category"
+    kind: str  # "setting", "web hook", "category", "group"
     name: str
     status: str
     detail: str = ""
@@ -231,6 +234,32 @@ def _categories(client: DiscourseClient, settings: Settings, report: Report) -> 
             report.items.append(Item("category", slug, "exists", f"id {have.id} (pre-existing)"))
 
 
+# -- 4. the groups logins put members in ----------------------------------------------------------
+def _groups(client: DiscourseClient, settings: Settings, report: Report) -> None:
+    """Every Discourse group named in sso.discourse_groups must exist before members log in:
+    DiscourseConnect's add_groups only finds existing, non-automatic groups by name and skips the
+    rest without a word (lib/discourse_connect.rb, apply_group_rules), so a missing group would
+    silently leave members out. Groups are made with Discourse's defaults and never changed."""
+    for name in sorted(set(settings.sso.discourse_groups.values())):
+        have = client.group(name)
+        if have is not None:
+            if have.automatic:
+                report.items.append(Item("group", name, "error", "an automatic group (trust levels, staff): "
+                                         "DiscourseConnect cannot add members to it; name another group"))
+            else:
+                report.items.append(Item("group", name, "unchanged", f"id {have.id}"))
+            continue
+        if report.dry_run:
+            report.items.append(Item("group", name, "would create"))
+            continue
+        try:
+            group = client.create_group(name)
+        except DiscourseValidationError as exc:
+            report.items.append(Item("group", name, "error", f"Discourse refused it: {exc}"))
+            continue
+        report.items.append(Item("group", name, "created", f"id {group.id}"))
+
+
 def run_setup(settings: Settings, client: DiscourseClient, *, dry_run: bool = False) -> Report:
     """Configure the forum of `settings` through `client`; with `dry_run`, only read."""
     if settings.discourse is None:
@@ -239,4 +268,5 @@ def run_setup(settings: Settings, client: DiscourseClient, *, dry_run: bool = Fa
     _site_settings(client, settings, report)
     _web_hook(client, settings, report)
     _categories(client, settings, report)
+    _groups(client, settings, report)
     return report

@@ -97,6 +97,7 @@ __all__ = [
     "DiscourseRateLimited",
     "DiscourseUnavailable",
     "DiscourseValidationError",
+    "Group",
     "NotFound",
     "Pacer",
     "Post",
@@ -160,6 +161,9 @@ ROUTES: dict[str, Route] = {
     # categories
     "list_categories": Route("GET", "/categories.json", idempotent=True),
     "create_category": Route("POST", "/categories.json", idempotent=False),
+    # groups
+    "get_group": Route("GET", "/groups/{name}.json", idempotent=True),
+    "create_group": Route("POST", "/admin/groups.json", idempotent=False),
     # users
     "get_user": Route("GET", "/u/{username}.json", idempotent=True),
     "get_user_by_external_id": Route("GET", "/u/by-external/{external_id}.json", idempotent=True),
@@ -457,6 +461,19 @@ class Category:
         return cls(id=int(data["id"]), name=data.get("name") or "", slug=data.get("slug") or "",
                    color=data.get("color"), text_color=data.get("text_color"),
                    parent_category_id=data.get("parent_category_id"))
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    name: str
+    full_name: str | None
+    automatic: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Group:
+        return cls(id=int(data["id"]), name=data.get("name") or "", full_name=data.get("full_name"),
+                   automatic=bool(data.get("automatic")))
 
 
 @dataclass(frozen=True)
@@ -1027,6 +1044,22 @@ class DiscourseClient:
         if self._categories is not None:
             self._categories[cat.slug] = cat
         return cat
+
+    # -- groups ------------------------------------------------------------------------------
+    def group(self, name: str) -> Group | None:
+        """The group of this name, or None when the forum has none."""
+        try:
+            data = self._api._get(f"/groups/{quote(name, safe='')}.json")
+        except NotFound:
+            return None
+        return Group.from_json(data["group"])
+
+    def create_group(self, name: str, *, full_name: str | None = None) -> Group:
+        # Form fields as Rails reads them (params.require(:group)); pydiscourse's create_group
+        # sends fields the documented createGroup body does not have (alias_level, automatic, ...).
+        fields = {"group[name]": name, **({"group[full_name]": full_name} if full_name else {})}
+        data = self._api._post("/admin/groups.json", **fields)
+        return Group.from_json(data["basic_group"])
 
     # -- users -------------------------------------------------------------------------------
     def user_by_external_id(self, external_id: str) -> User | None:

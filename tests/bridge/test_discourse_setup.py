@@ -97,7 +97,7 @@ def lines(output: str) -> dict[str, str]:
     """'<kind> <name>' -> status, from the setup's report lines."""
     out = {}
     for line in output.splitlines():
-        for kind in ("setting", "web hook", "category"):
+        for kind in ("setting", "web hook", "category", "group"):
             marker = f" {kind} "
             if marker in line:
                 status, rest = line.split(marker, 1)
@@ -322,3 +322,47 @@ def test_every_category_slug_a_site_uses_must_be_configured(tmp_path, forum):
     assert "wordpress.sites[0].default_category: Discourse category 'bolg'" in result.output
     assert "wordpress.sites[0].categories.general: Discourse category 'uncategorized'" in result.output
     assert "2 problem(s) found" in result.output
+
+
+def test_setup_creates_the_groups_logins_put_members_in(tmp_path, forum, bridge_endpoint, monkeypatch):
+    path = write_config(tmp_path, forum, bridge_endpoint.url)
+    data = yaml.safe_load(path.read_text())
+    data["sso"] = {"discourse_groups": {"sysop": "wiki-admins", "steward": "wiki-admins", "bureaucrat": "crats"}}
+    path.write_text(yaml.safe_dump(data))
+    writes = Writes(monkeypatch)
+
+    code, out = setup_cli(path, "--dry-run")
+    assert code == 0, out
+    assert lines(out)["group wiki-admins"] == lines(out)["group crats"] == "would create"
+    assert writes.writes() == []
+
+    code, out = setup_cli(path)
+    assert code == 0, out
+    assert lines(out)["group wiki-admins"] == lines(out)["group crats"] == "created"
+    assert sorted(g["name"] for g in forum.state()["groups"].values()) == ["crats", "wiki-admins"]
+    assert writes.writes().count(("POST", "/admin/groups.json")) == 2  # one per group, not per wiki group
+
+    writes.sent.clear()
+    code, out = setup_cli(path)
+    assert code == 0, out
+    assert lines(out)["group wiki-admins"] == "unchanged" and "nothing to change" in out
+    assert writes.writes() == []
+    assert forum.violations() == []
+
+    # a member of a mapped wiki group now lands in the forum group at login (sync_sso add_groups)
+    from bridge.clients.discourse import DiscourseClient
+    with DiscourseClient(forum.url, forum.api_key, "system", connect_secret=CONNECT_SECRET) as client:
+        user = client.sync_sso("wiki-user-1", "one@example.org", username="WikiOne", add_groups="wiki-admins")
+    members = [g for g in forum.state()["groups"].values() if g["name"] == "wiki-admins"][0]["user_ids"]
+    assert user.id in members
+
+
+def test_setup_refuses_a_group_discourse_refuses(tmp_path, forum, bridge_endpoint):
+    path = write_config(tmp_path, forum, bridge_endpoint.url)
+    data = yaml.safe_load(path.read_text())
+    data["sso"] = {"discourse_groups": {"sysop": "moderators"}}  # Discourse's own (automatic) group
+    path.write_text(yaml.safe_dump(data))
+    code, out = setup_cli(path)
+    assert code != 0
+    assert lines(out)["group moderators"] == "error", out
+    assert "moderators" not in [g["name"] for g in forum.state()["groups"].values()]

@@ -118,6 +118,9 @@ def test_every_listed_route_is_used_and_accepted_by_the_double(monkeypatch):
             hook = client.create_web_hook("http://127.0.0.1:9/webhooks/discourse", secret="contract-hook-secret",
                                           event_type_ids=[types["post_created"]])
             client.update_web_hook(hook.id, active=False)
+            assert client.group("contract-group") is None
+            group = client.create_group("contract-group", full_name="Contract group")
+            assert client.group("contract-group") == group
         assert forum.violations() == []
         notes = forum.notes()
         # the client sends documented paths, never Rails aliases, and nothing the double lacks
