@@ -49,6 +49,34 @@ def test_reply_appears_in_meta_and_on_the_post_page(mirror_env):
     assert env.discourse().get_post(env.discourse().get_topic(topic_id).first_post_id).version == 1
 
 
+def test_a_reply_deleted_on_the_forum_leaves_the_post_page(mirror_env):
+    env = mirror_env
+    env.listen_to_forum()
+    wp = env.wp()
+    post = wp.create_post(f"Deleted reply test {uuid.uuid4().hex[:8]} for the Space",
+                          "<p>Moderators may remove replies.</p>", status="publish")
+    env.wait_for_jobs(1)
+    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+    topic_id = env.topics_for(post.id)[0]["id"]
+    d = env.discourse()
+    kept_text = f"A reply that stays, number {uuid.uuid4().hex[:6]}, from the forum."
+    gone_text = f"A reply a moderator removes, number {uuid.uuid4().hex[:6]}."
+    d.create_reply(topic_id, kept_text)
+    gone = d.create_reply(topic_id, gone_text)
+    assert env.forum.wait_for_web_hooks(10)
+    env.drain(until=lambda: (wp.get_meta(post.id).reply_count or 0) == 2)
+
+    r = env.forum.request("DELETE", f"/posts/{gone.id}.json")  # as the forum's moderator would
+    assert r.status_code == 200, r.text
+    assert env.forum.wait_for_web_hooks(10)
+    env.drain(until=lambda: (wp.get_meta(post.id).reply_count or 0) == 1)
+
+    [reply] = wp.get_meta(post.id).replies
+    assert reply["excerpt"] == kept_text
+    body = html.unescape(requests.get(post.permalink, timeout=30).text)
+    assert kept_text in body and gone_text not in body and "1 reply" in body
+
+
 def test_forged_discourse_web_hook_is_refused(mirror_env):
     env = mirror_env
     r = requests.post(f"{env.server.url}/webhooks/discourse", data=b'{"post": {"topic_id": 1}}',
