@@ -11,15 +11,19 @@ import requests
 pytestmark = pytest.mark.stack
 
 
-def test_reply_appears_in_meta_and_on_the_post_page(mirror_env):
-    env = mirror_env
+def _published_and_mirrored(env, title: str, content: str):
+    """A post published on the blog, its topic made on the forum: (blog client, post, topic id)."""
     env.listen_to_forum()
     wp = env.wp()
-    post = wp.create_post(f"Replies test {uuid.uuid4().hex[:8]} for the Space",
-                          "<p>Tell us what you think about this post.</p>", status="publish")
+    post = wp.create_post(f"{title} {uuid.uuid4().hex[:8]} for the Space", content, status="publish")
     env.wait_for_jobs(1)
     env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
-    topic_id = env.topics_for(post.id)[0]["id"]
+    return wp, post, env.topics_for(post.id)[0]["id"]
+
+
+def test_reply_appears_in_meta_and_on_the_post_page(mirror_env):
+    env = mirror_env
+    wp, post, topic_id = _published_and_mirrored(env, "Replies test", "<p>Tell us what you think about this post.</p>")
     d = env.discourse()
     text = f"A thoughtful reply number {uuid.uuid4().hex[:6]} from the forum."
     d.create_reply(topic_id, text)
@@ -51,13 +55,7 @@ def test_reply_appears_in_meta_and_on_the_post_page(mirror_env):
 
 def test_a_reply_deleted_on_the_forum_leaves_the_post_page(mirror_env):
     env = mirror_env
-    env.listen_to_forum()
-    wp = env.wp()
-    post = wp.create_post(f"Deleted reply test {uuid.uuid4().hex[:8]} for the Space",
-                          "<p>Moderators may remove replies.</p>", status="publish")
-    env.wait_for_jobs(1)
-    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
-    topic_id = env.topics_for(post.id)[0]["id"]
+    wp, post, topic_id = _published_and_mirrored(env, "Deleted reply test", "<p>Moderators may remove replies.</p>")
     d = env.discourse()
     kept_text = f"A reply that stays, number {uuid.uuid4().hex[:6]}, from the forum."
     gone_text = f"A reply a moderator removes, number {uuid.uuid4().hex[:6]}."

@@ -38,6 +38,15 @@ mw_setup() {
     install -d -m 700 "$data"
     install -d -m 755 "$SPACE_DEV_MW_CONF_DIR"
 
+    # /etc/mediawiki is machine-wide: a LocalSettings.php another checkout's stack wrote points at
+    # that checkout's database, which this stack must not use (nor keep half-patched).
+    if [[ -f $ls ]] && ! grep -qF "\$wgSQLiteDataDir = \"$data\";" "$ls"; then
+        local foreign
+        foreign="$ls.bak-$(date +%Y%m%d%H%M%S)"
+        mv "$ls" "$foreign"
+        log "mediawiki: $ls was another stack's (its data is elsewhere); moved it to $foreign"
+    fi
+
     # --- install (only when LocalSettings.php or the database is missing)
     if [[ ! -f $ls || ! -f $db ]]; then
         if [[ -f $ls ]]; then

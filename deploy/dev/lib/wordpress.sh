@@ -98,7 +98,7 @@ wp_setup() {
     install -d -m 700 "$SPACE_DEV_STATE/wordpress"
     rm -f "$out"
     printf '\n==== %s: setup.php\n' "$(date -Is)" >>"$LOG/wordpress-setup.log"
-    if ! SB_HTTP_HOST="$SPACE_DEV_HOST:$SPACE_DEV_WP_PORT" SB_URL="$(wp_url)" SB_OUT="$out" \
+    if ! SB_URL="$(wp_url)" SB_OUT="$out" \
         "$SPACE_DEV_PHP" -d display_errors=stderr -d memory_limit="$SPACE_DEV_PHP_MEMORY_LIMIT" \
         "$STACK_DIR/wordpress/setup.php" >>"$LOG/wordpress-setup.log" 2>&1 || [[ ! -s $out ]]; then
         show_log wordpress-setup

@@ -4,7 +4,7 @@
  * installs WordPress when its tables are missing, keeps the admin account's password, the site
  * options and permalinks as configured, and makes sure the bridge's Application Password exists.
  *
- * Input: environment variables (SPACE_DEV_* from settings.env, SB_HTTP_HOST, SB_URL, SB_OUT).
+ * Input: environment variables (SPACE_DEV_* from settings.env, SB_URL, SB_OUT).
  * Output: a JSON report written to $SB_OUT (stdout may carry WordPress notices).
  */
 
@@ -20,7 +20,6 @@ function sb_env(string $name, ?string $default = null): string {
     return $v;
 }
 
-$http_host  = sb_env('SB_HTTP_HOST');
 $url        = sb_env('SB_URL');
 $out        = sb_env('SB_OUT');
 $title      = sb_env('SPACE_DEV_WP_TITLE');
@@ -33,26 +32,13 @@ $permalinks = sb_env('SPACE_DEV_WP_PERMALINKS');
 $theme      = sb_env('SPACE_DEV_WP_THEME');
 $wp_root    = rtrim(sb_env('SPACE_DEV_WP_ROOT'), '/');
 
-// What a web request would carry: Debian's wp-config.php picks the config file by HTTP_HOST.
-$_SERVER['HTTP_HOST']       = $http_host;
-$_SERVER['SERVER_NAME']     = preg_replace('/:.*/', '', $http_host);
-$_SERVER['SERVER_PORT']     = parse_url($url, PHP_URL_PORT) ?: 80;
-$_SERVER['REQUEST_URI']     = '/';
-$_SERVER['REQUEST_METHOD']  = 'GET';
-$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
-$_SERVER['REMOTE_ADDR']     = '127.0.0.1';
-
-// Lets wp-load.php run before the tables exist (no redirect to the installer).
-define('WP_INSTALLING', true);
-
-// Pluggable: wp_install() would mail the admin. No mail in the dev stack.
-function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {
-}
+// The same steps as the wordpress role's (one file for both); it also keeps the installer from
+// mailing the admin (no mail in the dev stack).
+require_once __DIR__ . '/../../../ansible/roles/wordpress/files/provisioning.php';
+space_bridge_pretend_request($url);
 
 require $wp_root . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
-// The same Application Password rule as the wordpress role's (one file for both).
-require_once __DIR__ . '/../../../ansible/roles/wordpress/files/application-password.php';
 
 $actions = [];
 $fail = function (string $msg) {
@@ -107,12 +93,7 @@ $options = [
     'default_pingback_flag' => '0',
     'default_ping_status'   => 'closed',
 ];
-foreach ($options as $name => $value) {
-    if ((string) get_option($name) !== (string) $value) {
-        update_option($name, $value);
-        $actions[] = "option $name = $value";
-    }
-}
+array_push($actions, ...space_bridge_ensure_options($options));
 
 // --- permalinks: without them /wp-json/ redirects; rewrite rules are dropped on every run and
 // rebuilt by WordPress on the next request, so post types of edited mu-plugins get theirs.

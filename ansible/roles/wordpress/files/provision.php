@@ -18,7 +18,7 @@
  * - The first administrator: created with admin_password only when missing (a password changed
  *   later by its owner is kept).
  * - The bridge's account, an editor, with exactly one Application Password named app_name whose
- *   value is app_password (application-password.php, beside this file, says how).
+ *   value is app_password (provisioning.php, beside this file, says how).
  * - Site options (siteurl, home, blogname, permalinks, no pingbacks, no open registration).
  * - Pages that must exist (code of conduct, editorial guidelines): created as published when no
  *   page has their slug; never overwritten, editors own their text after that.
@@ -55,30 +55,10 @@ $parts = parse_url($url);
 if (!$parts || ($parts['scheme'] ?? '') !== 'https' || empty($parts['host'])) {
     sb_fail("settings: url must be https://host[:port], not '$url'");
 }
-$port = $parts['port'] ?? 443;
-
-// What a web request to the site would carry: Debian's /usr/share/wordpress/wp-config.php picks
-// /etc/wordpress/config-<host>.php by HTTP_HOST; HTTPS=on makes is_ssl() true, which Application
-// Passwords need (wp_is_application_passwords_supported()).
-$_SERVER['HTTP_HOST']       = $parts['host'] . ($port == 443 ? '' : ":$port");
-$_SERVER['SERVER_NAME']     = $parts['host'];
-$_SERVER['SERVER_PORT']     = $port;
-$_SERVER['HTTPS']           = 'on';
-$_SERVER['REQUEST_URI']     = '/';
-$_SERVER['REQUEST_METHOD']  = 'GET';
-$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
-$_SERVER['REMOTE_ADDR']     = '127.0.0.1';
-
-// wp-load.php would send a browser to the installer while the tables are missing.
-define('WP_INSTALLING', true);
-
-// Pluggable (wp-admin/includes/upgrade.php): the installer would mail the admin a password.
-function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {
-}
-
+require_once __DIR__ . '/provisioning.php';
+space_bridge_pretend_request($url);
 require rtrim($s['wp_root'], '/') . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
-require_once __DIR__ . '/application-password.php';
 
 $actions = [];
 
@@ -149,12 +129,7 @@ $options = [
     'users_can_register'    => '0',
     'default_role'          => 'subscriber',
 ];
-foreach ($options as $name => $value) {
-    if ((string) get_option($name) !== (string) $value) {
-        update_option($name, $value);
-        $actions[] = "option $name = $value";
-    }
-}
+$actions = array_merge($actions, space_bridge_ensure_options($options));
 global $wp_rewrite;
 if (get_option('permalink_structure') !== $s['permalinks']) {
     $wp_rewrite->set_permalink_structure($s['permalinks']);

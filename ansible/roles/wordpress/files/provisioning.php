@@ -1,7 +1,62 @@
 <?php
 /**
+ * Steps of WordPress provisioning shared by the wordpress role's provision.php and the local
+ * stack's deploy/dev/wordpress/setup.php. Each returns what it changed (empty: nothing), so
+ * both report only real changes. Include it before wp-load.php: it replaces the installer's
+ * pluggable wp_new_blog_notification(), which would mail the admin a password.
+ */
+
+if (!function_exists('wp_new_blog_notification')) {
+    function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {
+    }
+}
+
+/**
+ * Makes this php-cli run look like a web request to $url, before wp-load.php: Debian's
+ * /usr/share/wordpress/wp-config.php picks /etc/wordpress/config-<host>.php by HTTP_HOST, and
+ * HTTPS=on makes is_ssl() true, which Application Passwords need on a non-local site
+ * (wp_is_application_passwords_supported()). WP_INSTALLING keeps wp-load.php from sending the
+ * run to the installer while the tables are missing.
+ */
+function space_bridge_pretend_request(string $url): void {
+    $parts = parse_url($url);
+    $https = ($parts['scheme'] ?? '') === 'https';
+    $default_port = $https ? 443 : 80;
+    $port = $parts['port'] ?? $default_port;
+    $_SERVER['HTTP_HOST']       = $parts['host'] . ($port == $default_port ? '' : ":$port");
+    $_SERVER['SERVER_NAME']     = $parts['host'];
+    $_SERVER['SERVER_PORT']     = $port;
+    $_SERVER['REQUEST_URI']     = '/';
+    $_SERVER['REQUEST_METHOD']  = 'GET';
+    $_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
+    $_SERVER['REMOTE_ADDR']     = '127.0.0.1';
+    if ($https) {
+        $_SERVER['HTTPS'] = 'on';
+    }
+    if (!defined('WP_INSTALLING')) {
+        define('WP_INSTALLING', true);
+    }
+}
+
+/**
+ * Sets each option that differs from the wanted value.
+ *
+ * @param array<string, string> $options
+ * @return string[] actions taken
+ */
+function space_bridge_ensure_options(array $options): array {
+    $actions = [];
+    foreach ($options as $name => $value) {
+        if ((string) get_option($name) !== (string) $value) {
+            update_option($name, $value);
+            $actions[] = "option $name = $value";
+        }
+    }
+    return $actions;
+}
+
+/**
  * Gives a WordPress account exactly one Application Password named $name whose value is $plain.
- * Shared by the wordpress role's provision.php and the local stack's deploy/dev/wordpress/setup.php.
  *
  * WordPress generates Application Passwords itself
  * (WP_Application_Passwords::create_new_application_password) and stores only
