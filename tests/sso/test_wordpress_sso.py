@@ -205,6 +205,46 @@ def test_existing_account_with_the_same_email_is_not_taken_over(wp):
     assert [u["id"] for u in wp.admin.users(search=fields["email"])] == [local["id"]]
 
 
+# -- an address Wikimedia has not confirmed (require_activation) ----------------------------------
+def _by_external_id(wp, fields: dict) -> dict:
+    tag = fields["name"].split()[-1].lower()  # member(): unique tag in login and name
+    [u] = [u for u in wp.admin.users(search=tag)
+           if user_meta_external_id(wp.stack, u["id"]) == fields["external_id"]]
+    if u["id"] not in wp.admin.created:
+        wp.admin.created.append(u["id"])
+    return u
+
+
+def test_an_unconfirmed_address_is_not_given_to_a_new_account(wp):
+    fields = member(require_activation="true")
+    browser, r = login(wp, fields)
+    assert r.status_code == 302 and error_of(r) is None and logged_in(browser, wp.url)
+    u = _by_external_id(wp, fields)
+    assert u["email"] == ""
+    assert wp.admin.by_email(fields["email"]) is None
+
+
+def test_an_unconfirmed_address_never_replaces_the_one_an_account_has(wp):
+    fields = member()
+    login(wp, fields)
+    before = wp_user(wp, fields["email"])
+    browser, r = login(wp, {**fields, "email": "unconfirmed-" + fields["email"], "require_activation": "true"})
+    assert logged_in(browser, wp.url)
+    assert wp.admin.get(before["id"])["email"] == fields["email"]
+    # once Wikimedia confirms the new address, the next login brings it
+    login(wp, {**fields, "email": "unconfirmed-" + fields["email"]})
+    assert wp.admin.get(before["id"])["email"] == "unconfirmed-" + fields["email"]
+
+
+def test_an_unconfirmed_address_of_someone_else_is_neither_taken_nor_refused(wp):
+    fields = member(require_activation="true")
+    local = wp.admin.create("local-" + fields["external_id"], fields["email"])
+    browser, r = login(wp, fields)
+    assert error_of(r) is None and logged_in(browser, wp.url)
+    assert user_meta_external_id(wp.stack, local["id"]) is None
+    assert _by_external_id(wp, fields)["id"] != local["id"]
+
+
 def test_redirect_outside_the_site_is_refused(wp):
     _, r = login(wp, member(), redirect_to="https://evil.example/steal")
     assert r.status_code == 302

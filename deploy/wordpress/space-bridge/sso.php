@@ -226,11 +226,17 @@ function upsert_user( array $payload ) {
 		return new \WP_Error( 'payload' );
 	}
 	$name = isset( $payload['name'] ) && is_string( $payload['name'] ) ? sanitize_text_field( $payload['name'] ) : '';
+	// require_activation: the member's Wikimedia address is not confirmed (the bridge lets such
+	// members in when its policy does not require a confirmed address). Discourse then confirms
+	// the address by mail; WordPress has no such step, so the blog never takes an unconfirmed
+	// address: a new account has none (wp_insert_user accepts an empty user_email) and an
+	// existing account keeps the one it has until a login brings a confirmed one.
+	$unconfirmed = isset( $payload['require_activation'] ) && 'true' === $payload['require_activation'];
 
 	$user = find_user( $external_id );
 	if ( $user ) {
 		$update = array( 'ID' => $user->ID );
-		if ( strtolower( $user->user_email ) !== strtolower( $email ) ) {
+		if ( ! $unconfirmed && strtolower( $user->user_email ) !== strtolower( $email ) ) {
 			$other = get_user_by( 'email', $email );
 			if ( ! $other ) {
 				$update['user_email'] = $email;
@@ -248,7 +254,9 @@ function upsert_user( array $payload ) {
 		return get_user_by( 'id', $user->ID );
 	}
 
-	if ( get_user_by( 'email', $email ) ) {
+	if ( $unconfirmed ) {
+		$email = '';
+	} elseif ( get_user_by( 'email', $email ) ) {
 		// Never take over an account by its email: it may not be this member's.
 		return new \WP_Error( 'email_taken' );
 	}
