@@ -193,10 +193,9 @@ def test_plain_http_redirects_to_https(converged):
     assert response.headers["Location"] == f"https://{HOST}:{HTTPS_PORT}/wp-json/"
 
 
-def test_bridge_runs_as_its_own_user(converged):
-    root = converged["root"]
-    passwd = {line.split(":")[0]: int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()}
-    bridge_uids = set()
+def _bridge_processes(root: Path) -> dict[int, tuple[int, str]]:
+    """The bridge's processes in the root: pid -> (uid, service), service being serve or worker."""
+    found = {}
     for pid in debian_root.processes_in(root):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -204,9 +203,16 @@ def test_bridge_runs_as_its_own_user(converged):
         except (OSError, IndexError):
             continue
         if any(part.endswith(b"/space-bridge") for part in cmdline):
-            bridge_uids.add((uid, cmdline[-2].decode()))
-    assert {service for _, service in bridge_uids} == {"serve", "worker"}
-    assert {uid for uid, _ in bridge_uids} == {passwd["space-bridge"]}
+            found[pid] = (uid, cmdline[-2].decode())
+    return found
+
+
+def test_bridge_runs_as_its_own_user(converged):
+    root = converged["root"]
+    passwd = {line.split(":")[0]: int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()}
+    processes = _bridge_processes(root).values()
+    assert {service for _, service in processes} == {"serve", "worker"}
+    assert {uid for uid, _ in processes} == {passwd["space-bridge"]}
 
 
 def test_staging_wiki_answers_its_api(converged):
@@ -244,9 +250,6 @@ def test_the_bridge_logs_in_to_the_blog_with_what_ansible_gave_it(converged):
     assert "FAIL discourse" in result.stdout, out  # no forum here: the check must say so, not pass
 
 
-def _bridge_pids(root: Path) -> set[int]:
-    return {pid for pid in debian_root.processes_in(root)
-            if b"/space-bridge" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
 
 def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restarted(converged):
@@ -265,7 +268,7 @@ def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restart
     fixed = _build_wheel(source, work / "dist-fixed")
     assert fixed.name == converged["wheel"].name
     shutil.copy(fixed, converged["wheel"])  # the inventory names this file
-    before = _bridge_pids(root)
+    before = set(_bridge_processes(root))
 
     result, counts = _playbook(converged["env"], ARTIFACTS / "ansible-converge-3.log")
 
@@ -274,6 +277,6 @@ def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restart
     assert "Upload the space-bridge wheel" in changed and "Restart the bridge" in changed, changed
     installed = next((root / "opt/space-bridge/venv/lib").glob("python3*/site-packages/bridge/__init__.py"))
     assert installed.read_text().endswith(marker)
-    after = _bridge_pids(root)
+    after = set(_bridge_processes(root))
     assert after and not (after & before), "the bridge's processes were not restarted"
     assert _get(converged, HOST, "/bridge/healthz").status == 200
