@@ -5,9 +5,11 @@ message keys to text; `@metadata` holds the authors. `qqq.json` documents every 
 translators (as on translatewiki.net) and is not a language. Text may use:
 
 - `$1`, `$2`, ...: parameters, in order;
-- `{{PLURAL:$1|one|other}}`: forms chosen by the number in `$1` (MediaWiki's CLDR order:
-  Arabic has six forms, zero|one|two|few|many|other; English and Spanish two, one|other);
-  a form written `N=text` applies to exactly N.
+- `{{PLURAL:$1|one|other}}`: forms chosen by the number in `$1` by CLDR's plural rules (from
+  Babel), listed in MediaWiki's order: the categories the language has among zero, one, two,
+  few, many, then other (Arabic: zero|one|two|few|many|other; Russian: one|few|many|other;
+  Hebrew: one|two|other; English: one|other; Spanish: one|many|other, where a message giving
+  two forms uses its last for "many" too); a form written `N=text` applies to exactly N.
 
     lang = negotiate(request.args.get("uselang"), request.accept_languages)
     msg = message(lang, "spacebridge-refusal-edit-count", 100, 3)
@@ -22,8 +24,11 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.plural import PluralRule
 from werkzeug.datastructures import LanguageAccept
 
 MESSAGES_DIR = Path(__file__).with_name("i18n")
@@ -90,49 +95,60 @@ def direction(lang: str) -> str:
     return "rtl" if _base(lang.lower()) in RTL_LANGUAGES else "ltr"
 
 
-def _plural_index(lang: str, n: float) -> int:
-    """Index of the CLDR plural category, in the order MediaWiki lists PLURAL forms."""
-    base = _base(lang)
-    if base == "ar":  # zero, one, two, few, many, other
-        if n != int(n):
-            return 5
-        n = int(n)
-        if n == 0:
-            return 0
-        if n == 1:
-            return 1
-        if n == 2:
-            return 2
-        if 3 <= n % 100 <= 10:
-            return 3
-        if 11 <= n % 100 <= 99:
-            return 4
-        return 5
-    if base in ("ja", "ko", "zh", "id", "th", "vi"):  # other only
-        return 0
-    if base in ("fr", "pt"):  # one (0 and 1), other
-        return 0 if 0 <= n < 2 else 1
-    return 0 if n == 1 else 1  # en, es, de, it, nl, ...: one, other
+#: CLDR plural categories in the order MediaWiki expects PLURAL forms: Language::convertPlural
+#: takes the rules of languages/data/plurals.xml (CLDR's supplemental plurals, whose rules are
+#: listed zero, one, two, few, many) and plurals-mediawiki.xml, and the form after the last rule
+#: is "other". (plurals-mediawiki.xml also overrides a few languages, e.g. ja and vi get a "one"
+#: form; none of them has a message file here, so Babel's CLDR data is used as it is.)
+_CATEGORY_ORDER = ("zero", "one", "two", "few", "many", "other")
+_SEPARATORS = re.compile(r"[\s,\u00a0\u202f']")  # group separators written inside numbers
+_NUMBER = re.compile(r"-?\d{1,30}(\.\d{1,30})?")
+
+
+@functools.cache
+def _plural_rule(lang: str) -> PluralRule:
+    """The CLDR plural rule of `lang`, else of its base language, else English's."""
+    for candidate in (lang, _base(lang), DEFAULT_LANGUAGE):
+        try:
+            return Locale.parse(candidate.replace("-", "_")).plural_form
+        except (UnknownLocaleError, ValueError):
+            continue
+    raise LookupError(lang)  # pragma: no cover - English is always known
+
+
+def plural_categories(lang: str) -> tuple[str, ...]:
+    """The PLURAL forms `lang` has, in the order messages list them."""
+    tags = _plural_rule(lang.lower()).tags
+    return tuple(c for c in _CATEGORY_ORDER if c in tags or c == "other")
+
+
+def _plural_index(lang: str, n: Decimal) -> int:
+    """Index of the form for `n` among the language's PLURAL forms."""
+    lang = lang.lower()
+    return plural_categories(lang).index(_plural_rule(lang)(n))
+
+
+def _parse_number(text: str) -> Decimal:
+    """The number as written ("1.0" keeps its visible fraction digit, which CLDR's rules read)."""
+    text = _SEPARATORS.sub("", str(text))
+    return Decimal(text) if _NUMBER.fullmatch(text) else Decimal(0)
 
 
 def _choose_plural(lang: str, number: str, forms: list[str]) -> str:
-    try:
-        n = float(str(number).replace(",", "").strip())
-    except ValueError:
-        n = 0.0
+    n = _parse_number(number)
     explicit = {}
     plain = []
     for form in forms:
         m = re.match(r"^\s*(\d+)=(.*)$", form, re.DOTALL)
         if m:
-            explicit[float(m.group(1))] = m.group(2)
+            explicit[Decimal(m.group(1))] = m.group(2)
         else:
             plain.append(form)
     if n in explicit:
         return explicit[n]
     if not plain:
         return ""
-    return plain[min(_plural_index(lang, n), len(plain) - 1)]
+    return plain[min(_plural_index(lang, abs(n)), len(plain) - 1)]
 
 
 def format_message(lang: str, text: str, *params) -> str:

@@ -66,6 +66,60 @@ def test_arabic_has_six_plural_forms(n, form):
     assert f"ما لا يقل عن {form}،" in i18n.message("ar", "spacebridge-refusal-edit-count", n, 5, "meta.wikimedia.org")
 
 
+# -- plural rules: CLDR's (Babel), forms in MediaWiki's order -------------------------------------------
+RU = "{{PLURAL:$1|$1 правка|$1 правки|$1 правок|$1 правки}}"  # one|few|many|other
+HE = "{{PLURAL:$1|עריכה אחת|שתי עריכות|$1 עריכות}}"  # one|two|other
+
+
+@pytest.mark.parametrize("n, text", [(1, "1 правка"), (2, "2 правки"), (5, "5 правок"), (11, "11 правок"),
+                                     (21, "21 правка"), (22, "22 правки"), (25, "25 правок"), (111, "111 правок"),
+                                     (101, "101 правка"), ("1.5", "1.5 правки"), ("1,021", "1,021 правка")])
+def test_russian_plural_is_one_few_many_other(n, text):
+    assert i18n.plural_categories("ru") == ("one", "few", "many", "other")
+    assert i18n.format_message("ru", RU, n) == text
+
+
+@pytest.mark.parametrize("n, text", [(1, "עריכה אחת"), (2, "שתי עריכות"), (3, "3 עריכות"), (20, "20 עריכות"),
+                                     (102, "102 עריכות")])
+def test_hebrew_has_a_dual_and_no_few(n, text):
+    # CLDR 42 dropped Hebrew's "many" (Babel >= 2.12); MediaWiki's plurals-mediawiki.xml has one|two too
+    assert i18n.plural_categories("he") == ("one", "two", "other")
+    assert i18n.format_message("he", HE, n) == text
+
+
+@pytest.mark.parametrize("n, form", [(0, "لا ردود"), (1, "رد واحد"), (2, "ردان"), (3, "3 ردود"), (10, "10 ردود"),
+                                     (11, "11 ردًا"), (99, "99 ردًا"), (100, "100 رد"), (102, "102 رد"),
+                                     (103, "103 ردود"), (111, "111 ردًا"), ("2.5", "2.5 رد")])
+def test_arabic_forms_through_a_real_message(n, form):
+    assert i18n.plural_categories("ar") == ("zero", "one", "two", "few", "many", "other")
+    assert i18n.message("ar", "spacebridge-digest-replies", n) == form
+
+
+@pytest.mark.parametrize("n, text", [(1, "1 respuesta"), (2, "2 respuestas"), (0, "0 respuestas"),
+                                     (1000000, "1000000 respuestas"), ("1.5", "1.5 respuestas")])
+def test_spanish_two_written_forms_cover_one_many_other(n, text):
+    assert i18n.message("es", "spacebridge-digest-replies", n) == text
+
+
+@pytest.mark.parametrize("n, form", [(1, "uno"), (2, "otro"), (1000000, "millón"), (2000000, "millón"),
+                                     (1000001, "otro")])
+def test_spanish_has_a_many_form_for_millions(n, form):
+    assert i18n.plural_categories("es") == ("one", "many", "other")
+    assert i18n.format_message("es", "{{PLURAL:$1|uno|millón|otro}}", n) == form
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 replies"), (1, "1 reply"), (2, "2 replies"), (21, "21 replies"),
+                                     ("1.0", "1.0 replies"), ("1,000", "1,000 replies")])
+def test_english_one_is_exactly_one_without_visible_decimals(n, text):
+    assert i18n.message("en", "spacebridge-digest-replies", n) == text
+
+
+def test_plural_of_an_unknown_language_or_a_non_number_does_not_fail():
+    assert i18n.format_message("xx-unknown", "{{PLURAL:$1|one|other}}", 1) == "one"  # English's rules
+    assert i18n.format_message("en", "{{PLURAL:$1|one|other}}", "many") == "other"  # not a number: 0
+    assert i18n.format_message("en", "{{PLURAL:$1|one|other}}", "1e999999") == "other"
+
+
 def test_fallback_to_base_language_then_english_and_unknown_keys():
     assert i18n.message("es-mx", "spacebridge-refusal-try-again") == "Iniciar sesión de nuevo"
     assert i18n.message("de", "spacebridge-refusal-try-again") == "Log in again"
