@@ -1,36 +1,33 @@
 """A blog post as its forum topic: title, body, category and tags. Pure functions, no I/O.
 
 The topic body is the post's excerpt (or its first `excerpt_words` words) converted from
-WordPress's rendered HTML to Markdown with markdownify, with shortcodes that were left
-unrendered removed, links and images made absolute, and a "Continue reading" link to the
-post. Discourse's own rules (title length, tag length and count) are applied here so that a
-request is valid before it is sent; the rules only the forum can check (a duplicate title)
+WordPress's rendered HTML to Markdown (sync/excerpt.py: parsed, cut on the tree, then
+markdownify), with shortcodes that were left unrendered removed, links and images made
+absolute against the post's address, and a "Continue reading" link to the post. Discourse's
+own rules (title length, tag length and count) are applied here so that a request is valid
+before it is sent; the rules only the forum can check (a duplicate title)
 are handled by the mirror when the forum refuses (see :func:`dedupe_title`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
-
-from markdownify import markdownify
 
 from bridge.config import MirrorSettings, WordPressSite
 from bridge.clients.wordpress import Post
+from sync import excerpt
 
-# [shortcode attr="x"] ... [/shortcode] and lone [shortcode /]: left in the HTML only when the
-# plugin that renders them is not active. A Markdown link text "[x](...)" is never touched
-# because shortcodes are stripped from the HTML, before the conversion.
+# [shortcode attr="x"] ... [/shortcode] and lone [shortcode /]: left in the text only when the
+# plugin that renders them is not active. Removed from the parsed HTML's text, before the
+# conversion, so a Markdown link "[x](...)" is never touched.
 _SHORTCODE = re.compile(r"\[(/?)([A-Za-z][\w-]*)(?:\s[^\]]*)?/?\]")
 _WS = re.compile(r"[ \t]+")
-_BLANKS = re.compile(r"\n{3,}")
 # WordPress's generated excerpt ends with " [&hellip;]" (wp_trim_excerpt's excerpt_more).
-_MORE = re.compile(r"\s*\[(?:&hellip;|…|\.\.\.)\]\s*$")
+_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")
 
 
 @dataclass(frozen=True)
@@ -133,35 +130,20 @@ def unclear_title(title: str, post: Post, site: WordPressSite) -> str:
     return f"{title} – {site_label(site)} post {post.id}"
 
 
-def _absolute(soup_html: str, base: str) -> str:
-    def fix(match: re.Match) -> str:
-        attr, quote, url = match.group(1), match.group(2), match.group(3)
-        return f"{attr}={quote}{urljoin(base, html.unescape(url))}{quote}"
-
-    return re.sub(r"\b(href|src)=([\"'])(.*?)\2", fix, soup_html)
+def _no_shortcodes(text: str) -> str:
+    return _SHORTCODE.sub("", text)
 
 
-def html_to_markdown(fragment: str, base_url: str) -> str:
-    """WordPress HTML -> Markdown: shortcodes removed, links and images absolute."""
-    text = _SHORTCODE.sub("", fragment or "")
-    text = _MORE.sub("", text)
-    text = _absolute(text, base_url + "/")
-    md = markdownify(text, heading_style="ATX", bullets="-", strip=["script", "style", "iframe", "form"])
-    md = "\n".join(line.rstrip() for line in md.splitlines())
-    return _BLANKS.sub("\n\n", md).strip()
-
-
-def _first_words(markdown: str, words: int) -> str:
-    parts = markdown.split(" ")
-    if len(parts) <= words:
-        return markdown
-    return " ".join(parts[:words]).rstrip(" ,;:") + " …"
+def html_to_markdown(fragment: str, base_url: str, words: int | None = None) -> str:
+    """WordPress HTML -> Markdown: shortcodes removed, links and images absolute against
+    `base_url` (the post's address: a relative link resolves as on the post's page), cut at
+    `words` words without leaving a link, image or code span half-written."""
+    return excerpt.markdown(fragment, base=base_url, words=words, clean=_no_shortcodes)
 
 
 def _text(fragment: str) -> str:
-    text = html.unescape(re.sub(r"<[^>]+>", " ", fragment or "")).strip()
-    text = re.sub(r"\s*\[(?:…|\.\.\.)\]$", "", text)
-    return re.sub(r"\s+", "", _SHORTCODE.sub("", text))
+    text = _MORE.sub("", excerpt.plain_text(fragment, drop_quotes=False, clean=_no_shortcodes))
+    return re.sub(r"\s+", "", text)
 
 
 def _written_excerpt(post: Post) -> bool:
@@ -176,7 +158,7 @@ def _written_excerpt(post: Post) -> bool:
 def body_for(post: Post, site: WordPressSite, settings: MirrorSettings) -> tuple[str, list[str]]:
     notes: list[str] = []
     source = post.excerpt if _written_excerpt(post) else post.content
-    summary = _first_words(html_to_markdown(source, site.url), settings.excerpt_words)
+    summary = html_to_markdown(source, post.permalink or site.url, settings.excerpt_words)
     link = f"[{settings.continue_reading}]({post.permalink})"
     if not re.sub(r"[\s!\[\]()]", "", summary):
         notes.append("post has no text (only a shortcode or an image): the body is the link")
@@ -195,8 +177,7 @@ def render(post: Post, site: WordPressSite, settings: MirrorSettings) -> Rendere
                     notes=tuple(title_notes + body_notes))
 
 
-def reply_excerpt(cooked: str, limit: int) -> str:
-    """Plain text of a reply's cooked HTML, cut at a word."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", cooked or ""))
-    text = re.sub(r"\s+", " ", text).strip()
-    return _cut_at_word(text, limit)
+def reply_excerpt(cooked: str, limit: int, base_url: str = "") -> str:
+    """What a blog reader sees of a forum reply: its own words (quotes, image metadata,
+    spoilers, hidden details left out; oneboxes as their link), cut at a word."""
+    return excerpt.plain_text(cooked, base=base_url, limit=limit)

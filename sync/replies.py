@@ -7,7 +7,8 @@ forum and writes, through WordPressClient.set_meta, into the post's bridge meta:
 * ``reply_count``: the topic's replies (posts after the first);
 * ``replies``: the latest `mirror.latest_replies`, newest first, each
   ``{"id", "username", "name", "avatar", "excerpt", "url", "created_at"}`` (avatar and url
-  absolute);
+  absolute; the excerpt is plain text of the reply's own words, sync/excerpt.py, which the
+  mu-plugin escapes);
 * ``topic_url`` and ``synced_at``.
 
 The space-bridge-mirror.php mu-plugin shows them under the post with a "Join the discussion"
@@ -77,7 +78,8 @@ def latest_replies(mirror: Mirror, topic_id: int) -> tuple[int, list[dict[str, A
             "username": post.get("username"),
             "name": post.get("name") or post.get("display_username") or post.get("username"),
             "avatar": _absolute(forum.url, avatar),
-            "excerpt": render.reply_excerpt(post.get("cooked") or post.get("raw") or "", settings.reply_excerpt_chars),
+            "excerpt": render.reply_excerpt(post.get("cooked") or post.get("raw") or "",
+                                            settings.reply_excerpt_chars, forum.url),
             "url": f"{topic_url}/{post.get('post_number')}",
             "created_at": post.get("created_at"),
         })

@@ -82,3 +82,29 @@ def test_fingerprint_changes_with_visibility_and_text():
     r = render.render(post(), SITE, M)
     assert r.fingerprint(True) != r.fingerprint(False)
     assert r.fingerprint(True) != render.render(post(title="Another long title here"), SITE, M).fingerprint(True)
+
+
+def test_body_cut_at_words_leaves_links_and_code_whole():
+    words = " ".join(f"w{i}" for i in range(78))
+    p = post(content=f'<p>{words} <a href="/long/">a link of several words</a> and <code>x = 1</code> more</p>',
+             excerpt="")
+    raw = render.body_for(p, SITE, M)[0]
+    summary = raw.split("\n\n")[0]
+    assert summary.endswith("[a link](https://space.example.org/long/) …")
+    assert "`" not in summary
+
+
+def test_body_relative_links_resolve_as_on_the_post_page():
+    p = post(content='<p>See <a href="part-two/">part two</a>, <a href="#notes">the notes</a> and '
+                     '<a href="javascript:alert(1)">this</a> [1 x](javascript:y)</p>', excerpt="")
+    raw = render.body_for(p, SITE, M)[0]
+    assert "[part two](https://space.example.org/a-title/part-two/)" in raw
+    assert "[the notes](https://space.example.org/a-title/#notes)" in raw
+    assert "javascript:alert" not in raw and r"\[1 x\](javascript:y)" in raw  # text, not a link
+
+
+def test_reply_excerpt_reads_as_the_reply_alone():
+    cooked = ('<aside class="quote no-group" data-username="ada" data-post="1" data-topic="3"><div class="title">'
+              ' ada:</div><blockquote><p>Quoted question?</p></blockquote></aside><p>My answer &amp; more.</p>')
+    assert render.reply_excerpt(cooked, 300, "https://forum.example") == "My answer & more."
+    assert render.reply_excerpt("<p>" + "word " * 100 + "</p>", 40).endswith("word…")
