@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sync import excerpt
+
 POST_PUBLISHED = "post.published"
 POST_UPDATED = "post.updated"
 TOPIC_CREATED = "topic.created"
@@ -74,21 +76,10 @@ def _parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-
-
 def plain_excerpt(html: str | None, limit: int = 300) -> str | None:
-    """Text of an HTML fragment, cut to `limit` characters at a word boundary."""
-    if not html:
-        return None
-    import html as html_mod
-
-    text = _SPACE.sub(" ", html_mod.unescape(_TAG.sub(" ", html))).strip()
-    if len(text) <= limit:
-        return text or None
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
+    """Readable text of an HTML fragment (sync/excerpt.py: quotes, image metadata and spoilers
+    left out), cut to `limit` characters at a word boundary."""
+    return (excerpt.plain_text(html, limit=limit) or None) if html else None
 
 
 def _tag_names(tags: Any) -> tuple[str, ...]:
