@@ -160,6 +160,18 @@ def create_app(config: dict | None = None) -> Flask:
                 store.set_setting(name, value)
             store.save()
             return errors.json_response({"site_settings": store.all_settings()})
+        if path == "post_process" and request.method == "POST":
+            # What CookedPostProcessor (lib/cooked_post_processor.rb) writes into a saved post's
+            # cooked (lightbox, oneboxes) needs uploads and remote pages the double lacks: a test
+            # gives the result. Like Discourse: no new revision, no web hook.
+            with store.lock:
+                post = store.post(body.get("post_id"))
+                if post is None or not isinstance(body.get("cooked"), str):
+                    return errors.not_found()
+                post["cooked"] = body["cooked"]
+                store.touch()
+            store.save()
+            return errors.json_response({"success": "OK"})
         if path == "web_hook_events":
             if request.args.get("wait"):
                 hooks.idle(float(request.args.get("wait")))

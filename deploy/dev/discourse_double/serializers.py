@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import re
 
+from . import cooking
+
 AVATAR = "/letter_avatar_proxy/v4/letter/{initial}/0088cc/{{size}}.png"
 
 
@@ -17,9 +19,8 @@ def avatar_template(user: dict) -> str:
 
 
 def cook(raw: str) -> str:
-    """A small stand-in for Discourse's Markdown cooking: paragraphs, escaped text."""
-    paras = [p.strip() for p in re.split(r"\n\s*\n", raw or "") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paras)
+    """Discourse's Markdown cooking, as far as the double goes (cooking.py)."""
+    return cooking.cook(raw)
 
 
 def excerpt(raw: str, length: int = 200) -> str:
