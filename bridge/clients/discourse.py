@@ -449,18 +449,23 @@ class Post:
 
 @dataclass(frozen=True)
 class Category:
+    """``read_restricted``: only some groups may read it (BasicCategorySerializer); True when
+    the answer does not say, so a category is never taken for public by mistake."""
+
     id: int
     name: str
     slug: str
     color: str | None
     text_color: str | None
     parent_category_id: int | None
+    read_restricted: bool = True
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Category:
+    def from_json(cls, data: Mapping[str, Any], parent_id: int | None = None) -> Category:
         return cls(id=int(data["id"]), name=data.get("name") or "", slug=data.get("slug") or "",
                    color=data.get("color"), text_color=data.get("text_color"),
-                   parent_category_id=data.get("parent_category_id"))
+                   parent_category_id=data.get("parent_category_id") or parent_id,
+                   read_restricted=data.get("read_restricted") is not False)
 
 
 @dataclass(frozen=True)
@@ -1030,6 +1035,23 @@ class DiscourseClient:
                 out.append(Category.from_json(sub))
         self._categories = {c.slug: c for c in out}
         return out
+
+    def category_tree(self) -> dict[int, Category]:
+        """Every category the API user may see, by id, each with its parent and whether it is
+        read-restricted (GET /categories.json, nested ``subcategory_list`` walked to any depth:
+        the documented list item lacks ``parent_category_id``, the nesting gives it)."""
+        found: dict[int, Category] = {}
+
+        def walk(items: Any, parent_id: int | None) -> None:
+            for c in items or []:
+                if isinstance(c, Mapping) and "id" in c:
+                    cat = Category.from_json(c, parent_id)
+                    if cat.parent_category_id is not None or cat.id not in found:
+                        found[cat.id] = cat
+                    walk(c.get("subcategory_list"), cat.id)
+
+        walk(self._api.categories(include_subcategories="true"), None)
+        return found
 
     def category_by_slug(self, slug: str) -> Category | None:
         if self._categories is None or slug not in self._categories:

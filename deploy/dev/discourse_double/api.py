@@ -198,11 +198,31 @@ def create_post(ctx: Ctx):
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         # params.require(:raw)
         return json_error(MSG["param_missing"] % "raw", 400, "invalid_parameters")
-    if body.get("archetype") == "private_message":
-        return json_error("The Discourse double does not implement private messages.", 501, "not_implemented")
+    # PostsController#create_params: `whisper` (guardian.can_create_whisper?: staff here) makes
+    # a reply Post.types[:whisper] (4); `unlist_topic` becomes `visible` (TopicCreator
+    # #validate_visibility: staff may create an unlisted topic).
+    whisper, unlist = _flag(body.get("whisper")), _flag(body.get("unlist_topic"))
+    if (whisper or unlist) and not is_staff(user):
+        return errors.invalid_access()
+    pm = body.get("archetype") == "private_message"
     topic_id = body.get("topic_id")
     with store.lock:
-        if topic_id is not None:
+        if pm and topic_id is None:
+            # TopicCreator#process_private_message: no category; every recipient must exist
+            names = [n.strip() for n in str(body.get("target_recipients") or "").split(",") if n.strip()]
+            if not names:
+                return _post_errors(["You must choose a valid user."])
+            if not all(store.user_by_username(n) for n in names):
+                return _post_errors(["Can't find the user you're sending this message to."])
+            errs = title_errors(store, body.get("title")) + raw_errors(store, raw, first_post=True)
+            if errs:
+                return _post_errors(errs)
+            topic = _insert_topic(store, user, body["title"].strip(), None, None, body.get("created_at"))
+            topic["archetype"] = "private_message"
+            topic["allowed_user_ids"] = [user["id"]] + [store.user_by_username(n)["id"] for n in names]
+            post = _insert_post(store, topic, user, raw, None, body.get("created_at"))
+            ctx.hooks.emit("topic", "topic_created", lambda: topic_view(store, topic, None, for_web_hook=True))
+        elif topic_id is not None:
             topic = store.topic(topic_id)
             if topic is None or (topic.get("deleted_at") and not is_staff(user)):
                 return _post_errors([MSG["topic_not_found"]])
@@ -214,6 +234,8 @@ def create_post(ctx: Ctx):
             if errs:
                 return _post_errors(errs)
             post = _insert_post(store, topic, user, raw, body.get("reply_to_post_number"), body.get("created_at"))
+            if whisper:
+                post["post_type"] = 4
         else:
             category = None
             if body.get("category") is not None:
@@ -241,6 +263,7 @@ def create_post(ctx: Ctx):
                 return _post_errors(errs)
             topic = _insert_topic(store, user, body["title"].strip(), category_id, external_id or None,
                                   body.get("created_at"), embed_url=embed_url)
+            topic["visible"] = not unlist
             post = _insert_post(store, topic, user, raw, None, body.get("created_at"))
             if embed_url:
                 store.data["embeds"][embed_url] = topic["id"]
@@ -249,6 +272,11 @@ def create_post(ctx: Ctx):
         ctx.hooks.emit("post", "post_created", lambda: web_hook_post(store, post),
                        category_id=topic["category_id"], tag_names=topic.get("tags"))
         return 200, post_json(store, post, user, topic=topic)
+
+
+def _flag(value) -> bool:
+    # ActiveModel::Type::Boolean.new.cast, as the controller reads these form parameters
+    return value is True or str(value).lower() in ("true", "1", "t", "on")
 
 
 def _insert_topic(store, user, title, category_id, external_id, created_at, *, embed_url=None, pinned=False) -> dict:
@@ -464,7 +492,20 @@ def _visible_topic(ctx: Ctx, tid) -> dict | None:
     t = ctx.store.topic(tid)
     if t is None or (t.get("deleted_at") and not is_staff(ctx.user)):
         return None
+    if not is_staff(ctx.user):
+        # lib/guardian/topic_guardian.rb#can_see_topic?: a PM for its participants, a topic for
+        # those who may see its category (staff-only categories here)
+        if t.get("archetype") == "private_message" and (ctx.user or {}).get("id") not in t.get("allowed_user_ids", []):
+            return None
+        if not _can_see_category(ctx, ctx.store.category(t.get("category_id"))):
+            return None
     return t
+
+
+def _can_see_category(ctx: Ctx, cat: dict | None) -> bool:
+    # Category.secured: a read-restricted category is for the groups its permissions name; the
+    # double knows the automatic groups `everyone` and `staff` only.
+    return cat is None or not cat.get("read_restricted") or is_staff(ctx.user)
 
 
 def get_topic(ctx: Ctx):
@@ -582,6 +623,8 @@ def update_topic_status(ctx: Ctx):
 def _listable(ctx: Ctx, t: dict) -> bool:
     if t.get("deleted_at") or t.get("archetype") == "private_message":
         return False
+    if not _can_see_category(ctx, ctx.store.category(t.get("category_id"))):
+        return False
     if t.get("category_definition"):
         return False  # show_category_definitions_in_topic_lists is off by default
     return t["visible"] or is_staff(ctx.user)
@@ -651,7 +694,7 @@ def create_category(ctx: Ctx):
             return json_error("Slug is already in use", 422)
         cat = store.add_category(name, slug, body.get("color") or "0088CC", body.get("text_color") or "FFFFFF", parent_id)
         if isinstance(body.get("permissions"), dict):
-            cat["permissions"] = body["permissions"]
+            _set_permissions(cat, body["permissions"])
         # Category#create_category_definition: an "About the ... category" topic
         system = store.user(SYSTEM_USER_ID)
         t = _insert_topic(store, system, f"About the {name} category", cat["id"], None, None, pinned=True)
@@ -663,10 +706,41 @@ def create_category(ctx: Ctx):
         return 200, {"category": category_json(store, cat)}
 
 
+def _set_permissions(cat: dict, permissions: dict) -> None:
+    # app/models/category.rb, Category.resolve_permissions: read-restricted unless the group
+    # `everyone` has a permission (full for everyone means no restriction at all)
+    cat["permissions"] = dict(permissions)
+    cat["read_restricted"] = "everyone" not in permissions
+
+
+def update_category(ctx: Ctx):
+    """CategoriesController#update: name, slug, colours, parent and permissions; a
+    category_updated web hook (config/initializers/012-web_hook_events.rb)."""
+    require_staff(ctx)
+    store, body = ctx.store, ctx.body or {}
+    with store.lock:
+        cat = store.category(ctx.path["id"])
+        if cat is None:
+            return errors.not_found()
+        for key in ("name", "slug", "color", "text_color"):
+            if body.get(key):
+                cat[key] = body[key].strip() if key == "name" else body[key]
+        if "parent_category_id" in body:
+            if body["parent_category_id"] is not None and store.category(body["parent_category_id"]) is None:
+                return errors.invalid_parameters("parent_category_id")
+            cat["parent_category_id"] = body["parent_category_id"]
+        if isinstance(body.get("permissions"), dict):
+            _set_permissions(cat, body["permissions"])
+        store.touch()
+        ctx.hooks.emit("category", "category_updated", lambda: category_json(store, cat))
+        return 200, {"success": "OK", "category": category_json(store, cat)}
+
+
 def list_categories(ctx: Ctx):
     store = ctx.store
     with store.lock:
-        cats = sorted(store.data["categories"].values(), key=lambda c: (c["position"], c["id"]))
+        cats = sorted((c for c in store.data["categories"].values() if _can_see_category(ctx, c)),
+                      key=lambda c: (c["position"], c["id"]))
         if ctx.query.get("include_subcategories") is not True:
             cats = [c for c in cats if c.get("parent_category_id") is None]
         out = []
@@ -674,7 +748,7 @@ def list_categories(ctx: Ctx):
             j = category_json(store, c)
             if ctx.query.get("include_subcategories") is True:
                 j["subcategory_list"] = [category_json(store, s) for s in store.data["categories"].values()
-                                         if s.get("parent_category_id") == c["id"]]
+                                         if s.get("parent_category_id") == c["id"] and _can_see_category(ctx, s)]
             out.append(j)
     return 200, {"category_list": {"can_create_category": is_staff(ctx.user), "can_create_topic": bool(ctx.user),
                                    "categories": out}}
@@ -682,7 +756,7 @@ def list_categories(ctx: Ctx):
 
 def get_category(ctx: Ctx):
     cat = ctx.store.category(ctx.path["id"])
-    if cat is None:
+    if cat is None or not _can_see_category(ctx, cat):
         return errors.not_found()
     return 200, {"category": category_json(ctx.store, cat)}
 
@@ -864,7 +938,8 @@ def get_group(ctx: Ctx):
 def get_site(ctx: Ctx):
     store = ctx.store
     with store.lock:
-        cats = [category_json(store, c) for c in sorted(store.data["categories"].values(), key=lambda c: c["id"])]
+        cats = [category_json(store, c) for c in sorted(store.data["categories"].values(), key=lambda c: c["id"])
+                if _can_see_category(ctx, c)]
         groups = [{"id": g["id"], "name": g["name"]} for g in store.data["groups"].values()]
     return 200, {"default_archetype": "regular", "uncategorized_category_id": store.setting("uncategorized_category_id"),
                  "categories": cats, "groups": groups, "can_create_tag": is_staff(ctx.user),
@@ -938,6 +1013,7 @@ HANDLERS = {
     "listCategoryTopics": (list_category_topics, "public"),
     "createCategory": (create_category, "user"),
     "listCategories": (list_categories, "public"),
+    "updateCategory": (update_category, "user"),
     "getCategory": (get_category, "public"),
     "createGroup": (create_group, "staff"),
     "listTags": (list_tags, "public"),

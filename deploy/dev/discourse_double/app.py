@@ -48,6 +48,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "site_settings": {},
 }
 
+# Parameters a controller reads that the description leaves out, by operation: accepted as
+# they are and handed to the operation (app/controllers/posts_controller.rb#create_params:
+# `whisper` for a staff whisper, `unlist_topic` for an unlisted topic).
+SOURCE_PARAMS = {"createTopicPostPM": ("whisper", "unlist_topic")}
+
 # Rails routes (config/routes.rb) that reach the same controller action as a documented path.
 ROUTE_ALIASES = [
     # `(.:format)`: /posts with `Accept: application/json` is /posts.json
@@ -389,8 +394,11 @@ def create_app(config: dict | None = None) -> Flask:
             body = dict(parse_qsl(request.query_string.decode(errors="replace"), keep_blank_values=True))
             from_form = True
         typed_path, typed_query, problems = spec.check_params(op, m.path_params, query)
+        extra = {k: body.pop(k) for k in SOURCE_PARAMS.get(op.operation_id, ()) if isinstance(body, dict) and k in body}
         body, body_problems = spec.check_body(op, body, from_form)
         problems += body_problems
+        if extra and isinstance(body, dict):
+            body.update(extra)
         if problems:
             violation("invalid_request", [{"where": p.where, "field": p.field, "kind": p.kind, "message": p.message}
                                           for p in problems], op.operation_id, body)

@@ -60,7 +60,9 @@ def category_json(store, cat: dict) -> dict:
         "uploaded_background": None, "uploaded_background_dark": None,
         "parent_category_id": cat.get("parent_category_id"),
         "permissions": cat.get("permissions"), "custom_fields": {},
-        "group_permissions": [{"permission_type": 1, "group_name": "everyone", "group_id": 0}],
+        # Group::AUTO_GROUPS ids of the groups a category's permissions name (CategorySerializer#group_permissions)
+        "group_permissions": [{"permission_type": v if isinstance(v, int) else 1, "group_name": k, "group_id": {"everyone": 0, "staff": 3}.get(k)}
+                              for k, v in (cat.get("permissions") or {"everyone": 1}).items()],
     }
 
 
