@@ -180,10 +180,6 @@ def reduce(soup: BeautifulSoup, base: str, *, drop_quotes: bool, keep_images: bo
         el.clear()
         el.append("#" + name.lstrip("#"))
 
-    # Heading anchors (a.anchor, empty) and other empty links carry nothing.
-    for el in soup.select("a.anchor"):
-        el.decompose()
-
     for img in soup.find_all("img"):
         src = absolute_url(img.get("src"), base)
         if not keep_images or src is None or _has_class(img, "avatar", "site-icon"):
@@ -195,6 +191,9 @@ def reduce(soup: BeautifulSoup, base: str, *, drop_quotes: bool, keep_images: bo
     for a in soup.find_all("a"):
         raw = (a.get("href") or "").strip()
         url = absolute_url(raw, base)
+        if not a.get_text(strip=True) and a.find("img") is None:
+            a.decompose()  # an anchor, or a link whose image was left out: nothing to show
+            continue
         if url is None:
             a.unwrap()
             continue
