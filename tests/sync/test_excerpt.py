@@ -212,9 +212,13 @@ def test_hashtags_keep_their_hash():
 
 def test_every_shape_together_then_cut():
     shapes = [QUOTE, LIGHTBOX, ONEBOX, TOPIC_ONEBOX, CODE, MENTION, EMOJI, POLL, SPOILER, DETAILS, TABLE, HASHTAG]
-    out = text("".join(shapes), limit=120)
-    assert len(out) <= 120 and out.endswith("…")
-    assert "<" not in out.replace('< "M"', "") and "&" not in out
+    full = text("".join(shapes))
+    for leak in ("meetup moves", "245 KB", "global community", "40 languages", "voters", "archive survives",
+                 "secret minutes", "lang-python", "<img", "<a "):
+        assert leak not in full
+    for limit in (40, 120, 300):
+        out = text("".join(shapes), limit=limit)
+        assert len(out) <= limit and out.endswith("…") and full.startswith(out[:-1])
 
 
 def test_relative_links_and_images_become_absolute():
