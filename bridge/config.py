@@ -344,7 +344,8 @@ class RelayTarget(_Model):
 class RelayRule(_Model):
     events: list[str] = Field(min_length=1)
     targets: list[str] = Field(min_length=1)
-    categories: list[str] = []
+    # A forum category by name ("Announcements", any case) or id (12); a blog category by name.
+    categories: list[Annotated[int, Field(ge=1, strict=True)] | Annotated[str, Field(min_length=1, pattern=r"\S")]] = []
     tags: list[str] = []
     languages: list[str] = []
     sites: list[str] = []
@@ -379,6 +380,8 @@ class RelaySettings(_Model):
     targets: list[RelayTarget] = []
     rules: list[RelayRule] = []
     digest: DigestSettings | None = None
+    # How long each process trusts the forum's category map (names, read-restricted) it read.
+    category_cache_seconds: float = Field(300, ge=0, le=86400)
 
     @model_validator(mode="after")
     def _rules_name_known_targets(self) -> "RelaySettings":

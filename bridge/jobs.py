@@ -103,7 +103,7 @@ def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay
     if settings.relay.targets:
         from sync.relay.deliver import relay_handlers
 
-        found.update(relay_handlers(settings))
+        found.update(relay_handlers(settings, engine))
     return found
 
 

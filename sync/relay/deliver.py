@@ -4,18 +4,28 @@
 relay:{event.id}:{target}); the handler renders the message for the target's kind and
 language when it runs, and hands it to the target (sync/relay/targets). Each target retries
 and dead-letters on its own.
+
+Privacy is checked again when a job runs, because the world may have changed since it was
+queued: a private event queued for a target that is public now (configuration changed), or a
+forum topic that is no longer public (its category became read-restricted, it was unlisted,
+moved or deleted; sync/relay/forum.py reads the forum again) is **withheld**: nothing is
+sent, the job ends `done` with a note saying why (`outbox list` shows it) and a
+`relay.withheld` warning is logged. Not dead-lettered: there is nothing to repair or retry,
+and `outbox retry --all-dead` must never be a way to publish it. When the forum cannot be
+asked, the job waits and retries (RetryLater) instead of publishing unchecked.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 
 from bridge.config import RelayTarget, Settings
-from bridge.outbox import Handler, Job, PermanentFailure, enqueue
+from bridge.outbox import Handler, Job, Outbox, PermanentFailure, enqueue
 from sync.relay import rules
 from sync.relay.events import Event
 from sync.relay.render import Message, render
@@ -90,8 +100,33 @@ class TargetPool:
             self._targets.clear()
 
 
-def deliver_handler(settings: Settings, pool: TargetPool | None = None) -> Handler:
+def withheld_reason(cfg: RelayTarget, event: Event, forum_check: Callable[[], Any]) -> str | None:
+    """Why `event` must not go to `cfg` now, or None. Forum events that name a topic are
+    checked against the forum again before they go to a public target."""
+    if not rules.may_receive(cfg, event):  # configuration changed since the job was queued
+        return f"private event ({event.private_reason or event.type})"
+    if cfg.private or event.topic_id is None:
+        return None
+    check = forum_check()
+    if check is None:
+        return "no forum configured to check the topic against"
+    return check.reason(event)
+
+
+def deliver_handler(settings: Settings, pool: TargetPool | None = None, engine: Engine | None = None,
+                    forum_check: Any = None) -> Handler:
+    """`engine`: where withheld jobs get their note (without it, the log line only)."""
     pool = pool or TargetPool(settings)
+    lock = threading.Lock()
+    checks: list = [forum_check]
+
+    def get_check():
+        with lock:
+            if checks[0] is None and settings.discourse is not None:
+                from sync.relay.forum import ForumCheck
+
+                checks[0] = ForumCheck(settings)
+            return checks[0]
 
     def handle(job: Job) -> None:
         payload: dict[str, Any] = job.payload
@@ -100,8 +135,13 @@ def deliver_handler(settings: Settings, pool: TargetPool | None = None) -> Handl
         except (KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"bad relay job payload: {exc}") from None
         cfg = pool.config(payload["target"])
-        if not rules.may_receive(cfg, event):  # configuration changed since the job was queued
-            raise PermanentFailure(f"private event {event.id} not sent to public target {cfg.name}")
+        reason = withheld_reason(cfg, event, get_check)
+        if reason:
+            log.warning("relay.withheld", event_id=event.id, target=cfg.name, reason=reason)
+            if engine is not None:
+                Outbox(engine).note(job, [f"withheld from {'private' if cfg.private else 'public'} target "
+                                          f"{cfg.name}: {reason}"])
+            return
         target = pool.get(cfg.name)
         target.deliver(message_for(cfg, event), event)
         log.info("relay.delivered", event_id=event.id, target=cfg.name, kind=cfg.kind)
@@ -110,5 +150,5 @@ def deliver_handler(settings: Settings, pool: TargetPool | None = None) -> Handl
     return handle
 
 
-def relay_handlers(settings: Settings) -> dict[str, Handler]:
-    return {DELIVER: deliver_handler(settings)}
+def relay_handlers(settings: Settings, engine: Engine | None = None) -> dict[str, Handler]:
+    return {DELIVER: deliver_handler(settings, engine=engine)}

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from sync.relay import forum
 from sync.relay.deliver import relay
 from sync.relay.events import POST_PUBLISHED, POST_UPDATED, Event, _parse_time, from_discourse, plain_excerpt
 
@@ -37,17 +38,41 @@ def post_mirrored(settings, engine, site, post, *, updated: bool, topic_url: str
         log.exception("relay.emit_failed", site=site.name, post_id=post.id)
 
 
+CATEGORY_EVENTS = ("category_created", "category_updated", "category_destroyed")
+_NO_CATEGORY = ("user_",)  # events that name no category: no need to read the forum's categories
+
+
+def _category_id(payload: Mapping[str, Any]) -> Any:
+    for key in ("topic", "post", "reviewable", "flag"):
+        if isinstance(payload.get(key), Mapping):
+            return payload[key].get("category_id")
+    return None
+
+
 def discourse_event(settings, engine, event_name: str, payload: Mapping[str, Any] | bytes) -> list:
-    """Called by the forum's web hook endpoint for every signed delivery; returns the queued jobs."""
+    """Called by the forum's web hook endpoint for every signed delivery; returns the queued jobs.
+
+    The category map (sync/relay/forum.py) names the event's category and says whether it is
+    read-restricted; when the forum cannot be read, the event is private (fail closed).
+    """
     try:
         if isinstance(payload, (bytes, str)):
             import json
 
             payload = json.loads(payload)
+        if not isinstance(payload, Mapping):
+            return []
+        if event_name in CATEGORY_EVENTS and settings.discourse is not None:
+            forum.category_map(settings).invalidate()  # a permission may have changed: read again
+            return []
         base = str(settings.discourse.url) if settings.discourse is not None else ""
-        event = from_discourse(event_name, payload, base_url=base)
+        index = None if (event_name or "").startswith(_NO_CATEGORY) else forum.category_index(
+            settings, need=_category_id(payload))
+        event = from_discourse(event_name, payload, base_url=base, categories=index)
         if event is None:
             return []
+        if event.private_reason:
+            log.info("relay.private_event", event_id=event.id, reason=event.private_reason)
         return relay(engine, settings, event)
     except Exception:  # noqa: BLE001 - a payload the mapping does not understand: log, acknowledge
         log.exception("relay.emit_failed", discourse_event=event_name)

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sync import excerpt
+from sync.relay import privacy
+from sync.relay.privacy import CategoryIndex
 
 POST_PUBLISHED = "post.published"
 POST_UPDATED = "post.updated"
@@ -36,6 +38,11 @@ class Event:
     excerpt: str | None = None
     occurred_at: dt.datetime | None = None
     private: bool = False
+    # Forum events: the ids the delivery-time re-check and id-based rules need (the category
+    # above is its name), and why the event is private (None: public, or a private event type).
+    category_id: int | None = None
+    topic_id: int | None = None
+    private_reason: str | None = None
 
     def __post_init__(self):
         if self.type not in EVENT_TYPES:
@@ -43,7 +50,7 @@ class Event:
         if not self.id or len(self.id) > 200:
             raise ValueError("event id must be 1-200 characters")
         object.__setattr__(self, "tags", tuple(self.tags or ()))
-        if self.type in ALWAYS_PRIVATE:
+        if self.type in ALWAYS_PRIVATE or self.private_reason:
             object.__setattr__(self, "private", True)
         if isinstance(self.occurred_at, str):
             object.__setattr__(self, "occurred_at", _parse_time(self.occurred_at))
@@ -82,6 +89,10 @@ def plain_excerpt(html: str | None, limit: int = 300) -> str | None:
     return (excerpt.plain_text(html, limit=limit) or None) if html else None
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _tag_names(tags: Any) -> tuple[str, ...]:
     out = []
     for tag in tags or ():
@@ -93,22 +104,25 @@ def _tag_names(tags: Any) -> tuple[str, ...]:
 
 # -- Discourse web hooks ------------------------------------------------------------------
 def from_discourse(event_name: str, payload: Mapping[str, Any], *, base_url: str = "",
-                   categories: Mapping[int, str] | None = None, language: str = "en") -> Event | None:
+                   categories: CategoryIndex | None = None, language: str = "en") -> Event | None:
     """The Event for one Discourse web hook (X-Discourse-Event and its JSON body), or None.
 
     Handled: topic_created, post_created (replies: post_number > 1), reviewable_created and
-    flag_created (flags, always private), user_suspended. Private messages are never relayed.
-    `categories` maps category ids to names (or slugs) used by the rules' category filters.
+    flag_created (flags, always private), user_suspended. A topic or reply is private when
+    sync/relay/privacy.py finds a reason (read-restricted or unknown category, unlisted topic,
+    whisper, hidden post; `categories` None: the forum's categories could not be read).
+    Private messages are never relayed, not even to private targets: only their participants
+    may read them. `categories` also gives the category's name, which rules and messages use.
     """
     base = base_url.rstrip("/")
-    cats = categories or {}
 
     def category(cid):
-        return cats.get(cid, str(cid)) if cid is not None else None
+        name = categories.name(cid) if categories is not None else None
+        return name or (str(cid) if cid is not None else None)
 
     if event_name == "topic_created":
         t = payload.get("topic") or {}
-        if t.get("archetype") == "private_message":
+        if t.get("archetype") == privacy.PRIVATE_MESSAGE:
             return None
         author = (t.get("created_by") or {}).get("username") or (t.get("details") or {}).get("created_by", {}).get("username")
         return Event(id=f"discourse:topic:{t['id']}", type=TOPIC_CREATED, language=language,
@@ -116,20 +130,24 @@ def from_discourse(event_name: str, payload: Mapping[str, Any], *, base_url: str
                      site="discourse", author=author,
                      url=f"{base}/t/{t.get('slug') or 'topic'}/{t['id']}" if base else None,
                      title=t.get("title") or t.get("fancy_title"),
-                     excerpt=plain_excerpt(t.get("excerpt")), occurred_at=_parse_time(t.get("created_at")))
+                     excerpt=plain_excerpt(t.get("excerpt")), occurred_at=_parse_time(t.get("created_at")),
+                     category_id=_int(t.get("category_id")), topic_id=_int(t.get("id")),
+                     private_reason=privacy.topic_reason(t, categories))
     if event_name == "post_created":
         p = payload.get("post") or {}
-        if (p.get("post_number") or 1) <= 1 or p.get("topic_archetype") == "private_message":
+        if (p.get("post_number") or 1) <= 1 or p.get("topic_archetype") == privacy.PRIVATE_MESSAGE:
             return None  # the first post is the topic (topic_created)
-        if p.get("post_type") not in (None, 1):
-            return None  # whispers, moderator actions, small actions
+        if p.get("post_type") in (2, 3):
+            return None  # moderator actions and small actions ("closed the topic") are not news
         return Event(id=f"discourse:post:{p['id']}", type=REPLY_CREATED, language=language,
                      category=category(p.get("category_id")), tags=_tag_names(p.get("topic_tags") or p.get("tags")),
                      site="discourse", author=p.get("username"),
                      url=f"{base}/t/{p.get('topic_slug') or 'topic'}/{p.get('topic_id')}/{p.get('post_number')}" if base else None,
                      title=p.get("topic_title"),
                      excerpt=plain_excerpt(p.get("cooked") or p.get("raw")),
-                     occurred_at=_parse_time(p.get("created_at")))
+                     occurred_at=_parse_time(p.get("created_at")),
+                     category_id=_int(p.get("category_id")), topic_id=_int(p.get("topic_id")),
+                     private_reason=privacy.post_reason(p, categories))
     if event_name in ("reviewable_created", "flag_created"):
         r = payload.get("reviewable") or payload.get("flag") or {}
         if event_name == "reviewable_created" and r.get("type") not in ("ReviewableFlaggedPost", "ReviewableQueuedPost", None):
@@ -139,7 +157,7 @@ def from_discourse(event_name: str, payload: Mapping[str, Any], *, base_url: str
         topic_id = r.get("topic_id") or target.get("topic_id")
         return Event(id=f"discourse:{'reviewable' if 'reviewable' in payload else 'flag'}:{rid}",
                      type=FLAG_CREATED, language=language, category=category(r.get("category_id")),
-                     site="discourse",
+                     category_id=_int(r.get("category_id")), topic_id=_int(topic_id), site="discourse",
                      author=(r.get("created_by") or {}).get("username") or r.get("created_by_username"),
                      url=(f"{base}/review/{rid}" if rid is not None else (f"{base}/t/{topic_id}" if topic_id else None)) if base else None,
                      title=r.get("topic_title") or (r.get("topic") or {}).get("title") or r.get("type"),

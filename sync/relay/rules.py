@@ -2,9 +2,12 @@
 
 A rule matches an event when the event's type is in `events` ("*" matches every type) and
 each non-empty filter (categories, tags, languages, sites) contains the event's value (for
-tags: any of the event's tags). Matching rules name targets; matching `mute` rules take
-targets away whatever other rules say. A private event (flags, suspensions) only ever reaches
-targets marked `private: true`: that is enforced here, not left to the rules.
+tags: any of the event's tags). A category is named by its name (any case), or by the forum's
+category id (a number; a string of digits matches either). Matching rules name targets; matching `mute`
+rules take targets away whatever other rules say. A private event (flags, suspensions, and
+forum content from read-restricted categories, unlisted topics or whispers) only ever reaches
+targets marked `private: true`: that is enforced here, not left to the rules, and again when
+each delivery runs (sync/relay/deliver.py).
 """
 
 from __future__ import annotations
@@ -21,10 +24,23 @@ def _in(values: list[str], value: str | None) -> bool:
     return value.lower() in {v.lower() for v in values}
 
 
+def _category_in(values: list[int | str], event: Event) -> bool:
+    if not values:
+        return True
+    name = (event.category or "").casefold()
+    for value in values:
+        text = str(value).strip()
+        if event.category_id is not None and text.isascii() and text.isdigit() and int(text) == event.category_id:
+            return True
+        if not isinstance(value, int) and name and text.casefold() == name:
+            return True
+    return False
+
+
 def rule_matches(rule: RelayRule, event: Event) -> bool:
     if "*" not in rule.events and event.type not in rule.events:
         return False
-    if not _in(rule.categories, event.category) or not _in(rule.sites, event.site):
+    if not _category_in(rule.categories, event) or not _in(rule.sites, event.site):
         return False
     if rule.languages:
         lang = (event.language or "").lower()

@@ -1,4 +1,5 @@
 
+import pytest
 from relay_helpers import drain, event, settings, use_recorder
 
 from bridge.outbox import Outbox
@@ -57,3 +58,92 @@ def test_registry_interface():
     assert factory_for("test-kind") is rec and TARGET_KINDS["test-kind"] is rec
     assert isinstance(rec(None, type("T", (), {"name": "x"})()), Target)
     TARGET_KINDS.pop("test-kind")
+
+
+# -- privacy at delivery time ---------------------------------------------------------------
+class FakeForum:
+    """GET /t/{id}.json and GET /categories.json of a forum whose state a test changes."""
+
+    def __init__(self):
+        from bridge.clients.discourse import Category
+
+        self.Category = Category
+        self.topics = {1: {"id": 1, "archetype": "regular", "visible": True, "category_id": 5}}
+        self.restricted = {5: False}
+        self.down = False
+        self.reads = 0
+
+    def topic_data(self, topic_id):
+        if self.down:
+            from bridge.clients.discourse import DiscourseUnavailable
+
+            raise DiscourseUnavailable("forum down", status=502)
+        self.reads += 1
+        return self.topics.get(topic_id)
+
+    def categories(self):
+        return {cid: self.Category(cid, f"Cat {cid}", f"c{cid}", None, None, None, read_restricted=r)
+                for cid, r in self.restricted.items()}
+
+    def close(self):
+        pass
+
+
+def test_forum_check_reads_the_forum_again():
+    from sync.relay.forum import RECHECK_SECONDS, CategoryMap, ForumCheck
+
+    forum, now = FakeForum(), [0.0]
+    check = ForumCheck(None, client_factory=lambda: forum, categories=CategoryMap(forum.categories, 300,
+                                                                                     clock=lambda: now[0]),
+                       clock=lambda: now[0])
+    e = event(topic_id=1, category_id=5)
+    assert check.reason(e) is None
+    forum.restricted[5] = True  # the category became staff-only after the event was queued
+    assert check.reason(e) is None and forum.reads == 1  # within RECHECK_SECONDS: one read for all targets
+    now[0] += RECHECK_SECONDS
+    assert check.reason(e) == "read-restricted category Cat 5"
+    forum.restricted[5] = False
+    forum.topics[1]["visible"] = False
+    now[0] += RECHECK_SECONDS
+    assert check.reason(e) == "unlisted topic"
+    forum.topics[1].update(visible=True, category_id=6)  # moved to a category the map does not know
+    now[0] += RECHECK_SECONDS
+    assert check.reason(e) == "unknown category 6"
+    del forum.topics[1]
+    now[0] += RECHECK_SECONDS
+    assert check.reason(e) == "the topic no longer exists on the forum"
+    forum.down = True
+    now[0] += RECHECK_SECONDS
+    from bridge.clients.discourse import DiscourseUnavailable
+
+    with pytest.raises(DiscourseUnavailable):  # retried by the outbox, never published unchecked
+        check.reason(e)
+
+
+def test_withheld_at_delivery_time_is_done_with_a_note_not_dead(engine, db_url):
+    rec = use_recorder()
+    s = _settings(db_url)
+    forum = FakeForum()
+    from sync.relay.forum import CategoryMap, ForumCheck
+
+    check = ForumCheck(None, client_factory=lambda: forum, categories=CategoryMap(forum.categories, 0))
+    e = event(id="discourse:topic:1", topic_id=1, category_id=5)
+    relay(engine, s, e)  # queued while the category was public: every target
+    forum.restricted[5] = True
+    outbox = Outbox(engine, s.outbox)
+    drain(outbox, deliver_handler(s, engine=engine, forum_check=check))
+    assert list(rec.delivered) == ["mods"]  # the private target still gets it
+    jobs = {j.payload["target"]: j for j in outbox.list()}
+    assert {t: j.state for t, j in jobs.items()} == {t: "done" for t in ("good", "bad", "mods", "es")}
+    assert jobs["good"].payload["notes"] == ["withheld from public target good: read-restricted category Cat 5"]
+    assert "notes" not in jobs["mods"].payload
+    # while the forum cannot be asked, nothing goes out: the job waits for another attempt
+    rec.reset()
+    forum.restricted[5], forum.down = False, True
+    relay(engine, s, event(id="discourse:topic:1b", topic_id=1, category_id=5))
+    drain(outbox, deliver_handler(s, engine=engine, forum_check=ForumCheck(
+        None, client_factory=lambda: forum, categories=CategoryMap(forum.categories, 0))))
+    assert list(rec.delivered) == ["mods"]
+    dead = [j for j in outbox.list(state="dead")]
+    assert sorted(j.payload["target"] for j in dead) == ["bad", "es", "good"]
+    assert all("forum down" in j.last_error for j in dead)

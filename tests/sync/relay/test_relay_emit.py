@@ -65,9 +65,12 @@ def test_discourse_web_hook_emits_topic_reply_flag_suspension(mirror_env):
     client = create_app(settings, env.engine).test_client()
     secret = env.discourse_webhook_secret
     tid = 900000 + int(uuid.uuid4().int % 1000)
+    # category 1: the double's Uncategorized, public (read from its GET /categories.json)
     assert _hook(client, secret, "topic_created", {"topic": {"id": tid, "title": "A forum topic", "slug": "a",
-                                                              "archetype": "regular", "category_id": 1}}).status_code == 200
+                                                              "archetype": "regular", "visible": True,
+                                                              "category_id": 1}}).status_code == 200
     _hook(client, secret, "post_created", {"post": {"id": 5, "post_number": 2, "topic_id": tid, "username": "bo",
+                                                    "post_type": 1, "topic_archetype": "regular", "category_id": 1,
                                                     "topic_title": "A forum topic", "cooked": "<p>hi</p>"}})
     _hook(client, secret, "reviewable_created", {"reviewable": {"id": 77, "type": "ReviewableFlaggedPost", "topic_id": tid}})
     _hook(client, secret, "user_suspended", {"user": {"id": 3, "username": "troll", "suspended_till": "2030-01-01"}})

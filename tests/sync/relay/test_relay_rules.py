@@ -59,3 +59,25 @@ def test_private_events_of_any_type_only_to_private_targets():
     s = settings(TARGETS, [{"events": ["*"], "targets": ["irc-public", "irc-mods"]}])
     assert names(s, event(type="user.suspended", private=True)) == ["irc-mods"]
     assert names(s, event(type="topic.created", private=True)) == ["irc-mods"]
+
+
+def test_categories_by_name_or_forum_id():
+    s = settings(TARGETS, [
+        {"events": ["*"], "targets": ["wiki-news"], "categories": ["announcements"]},
+        {"events": ["*"], "targets": ["irc-public"], "categories": [12]},
+        {"events": ["*"], "targets": ["chat-es"], "categories": ["12"]},
+    ])
+    forum = dict(category="Announcements", category_id=12)
+    assert names(s, event(**forum)) == ["wiki-news", "irc-public", "chat-es"]
+    assert names(s, event(category="Announcements", category_id=13)) == ["wiki-news"]
+    assert names(s, event(category="12")) == ["chat-es"]  # a blog category named "12"
+    assert names(s, event(category="Other", category_id=12)) == ["irc-public", "chat-es"]
+    assert names(s, event(category=None, category_id=None)) == []
+
+
+def test_restricted_forum_content_only_to_private_targets():
+    s = settings(TARGETS, [{"events": ["*"], "targets": [t["name"] for t in TARGETS]}])
+    for reason in ("read-restricted category Staff", "unlisted topic", "whisper", "unknown category 4"):
+        for kind in ("topic.created", "reply.created"):
+            assert names(s, event(type=kind, private_reason=reason)) == ["irc-mods"]
+    assert names(s, event()) == ["wiki-news", "irc-public", "irc-mods", "chat-es"]
