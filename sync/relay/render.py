@@ -1,10 +1,14 @@
 """The message each kind of target gets for an event (pure): Jinja2 templates, banana strings.
 
 `render(event, kind, language)` -> Message(text, html=None, title=None):
-- wiki: wikitext body (title: the section heading), user-supplied text inside <nowiki>;
+- wiki: wikitext body (title: the section heading); member text as character references
+  (sync/relay/escape.py), so it shows as typed and never acts as markup;
 - irc: one plain line, at most `max_bytes` (400) bytes in UTF-8 including the prefix, the URL
-  kept whole at the end; optional mIRC colours (options: prefix, colours, max_bytes);
-- apprise: Markdown (Matrix, Telegram, ...), title: the one-line summary;
+  kept whole at the end; optional mIRC colours (options: prefix, colours, max_bytes); member
+  text carries no control character, so the only formatting is the bridge's;
+- apprise: Markdown (Discord, Slack, Mattermost, text-only services) and HTML (Telegram,
+  Matrix with format=html), member text without mentions of a room; no title, because Apprise
+  puts a title into each service's own markup unescaped;
 - email: plain text and HTML, title: the subject.
 The language is the target's (given) or else the event's; unknown languages fall back to
 English message by message, as bridge/i18n.py does.
@@ -21,6 +25,7 @@ import jinja2
 import markupsafe
 
 from bridge import i18n
+from sync.relay import escape
 from sync.relay.events import Event
 
 KINDS = ("wiki", "irc", "apprise", "email")
@@ -43,60 +48,57 @@ _MESSAGE_KEYS = {
     "user.suspended": "spacebridge-relay-user-suspended",
 }
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
-
-
-def _nowiki(value: Any) -> str:
-    text = str(value or "")
-    if not text:
-        return ""
-    # A closing tag inside would end the escape early; break it.
-    return "<nowiki>" + text.replace("</nowiki>", "&lt;/nowiki>") + "</nowiki>"
-
-
-def _one_line(value: Any) -> str:
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", str(value or ""))).strip()
+_MD_LIST_START = re.compile(r"^(\d+)([.)])|^-")  # "1. " and "- " would start a list
 
 
 def _md(value: Any) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", _one_line(value))
+    text = _MD_SPECIAL.sub(r"\\\1", escape.chat(value))
+    return _MD_LIST_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else "\\-", text)
 
 
 _TEMPLATES = {
-    "wiki.heading": "{{ summary_plain }}",
+    "wiki.heading": "{{ t(key, author|wiki, title|wiki) }}",
     "wiki.body": (
-        "{{ t(key, author|nowiki, title|nowiki) }}"
-        "{% if event.url %} — [{{ event.url }} {{ t('spacebridge-relay-read-more') }}]{% endif %}"
-        "{% if event.excerpt %}\n: {{ event.excerpt|oneline|nowiki }}{% endif %}"
-        "{% if event.category %}\n{{ t('spacebridge-relay-category', event.category|nowiki) }}{% endif %}"
-        "{% if event.tags %}\n{{ t('spacebridge-relay-tags', event.tags|join(', ')|nowiki) }}{% endif %}"
+        "{{ t(key, author|wiki, title|wiki) }}"
+        "{% if url %} — [{{ url }} {{ t('spacebridge-relay-read-more') }}]{% endif %}"
+        "{% if event.excerpt %}\n: {{ event.excerpt|wiki }}{% endif %}"
+        "{% if event.category %}\n{{ t('spacebridge-relay-category', event.category|wiki) }}{% endif %}"
+        "{% if event.tags %}\n{{ t('spacebridge-relay-tags', event.tags|join(', ')|wiki) }}{% endif %}"
         " ~~~~~"
     ),
     "apprise.body": (
         "{{ t(key, author|md, '**' ~ (title|md) ~ '**') }}"
         "{% if event.excerpt %}\n\n{{ event.excerpt|md }}{% endif %}"
-        "{% if event.url %}\n\n[{{ t('spacebridge-relay-read-more') }}]({{ event.url }}){% endif %}"
+        "{% if url %}\n\n[{{ t('spacebridge-relay-read-more') }}]({{ url }}){% endif %}"
+    ),
+    "apprise.html": (
+        "<p>{{ t(key, author|chat, title|chat|bold) }}</p>"
+        "{% if event.excerpt %}<p>{{ event.excerpt|chat }}</p>{% endif %}"
+        '{% if url %}<p><a href="{{ url }}">{{ t("spacebridge-relay-read-more") }}</a></p>{% endif %}'
     ),
     "email.text": (
         "{{ summary_plain }}\n"
-        "{% if event.excerpt %}\n{{ event.excerpt }}\n{% endif %}"
-        "{% if event.url %}\n{{ t('spacebridge-relay-read-more') }}: {{ event.url }}\n{% endif %}"
+        "{% if event.excerpt %}\n{{ event.excerpt|oneline }}\n{% endif %}"
+        "{% if url %}\n{{ t('spacebridge-relay-read-more') }}: {{ url }}\n{% endif %}"
     ),
     "email.html": (
         '<html lang="{{ lang }}" dir="{{ dir }}"><body>'
         "<p>{{ t(key, author, title) }}</p>"
-        "{% if event.excerpt %}<blockquote>{{ event.excerpt }}</blockquote>{% endif %}"
-        '{% if event.url %}<p><a href="{{ event.url }}">{{ t("spacebridge-relay-read-more") }}</a></p>{% endif %}'
+        "{% if event.excerpt %}<blockquote>{{ event.excerpt|oneline }}</blockquote>{% endif %}"
+        '{% if url %}<p><a href="{{ url }}">{{ t("spacebridge-relay-read-more") }}</a></p>{% endif %}'
         "</body></html>"
     ),
 }
 
+_FILTERS = {"wiki": escape.wikitext, "oneline": escape.clean, "md": _md, "chat": escape.chat,
+            "bold": lambda s: markupsafe.Markup("<b>%s</b>") % s}
 _env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=False, keep_trailing_newline=False,
                           undefined=jinja2.StrictUndefined)
-_env.filters.update(nowiki=_nowiki, oneline=_one_line, md=_md)
+_env.filters.update(_FILTERS)
 _html_env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True,
                                undefined=jinja2.StrictUndefined)
+_html_env.filters.update(_FILTERS)
 
 
 def _context(event: Event, lang: str, escape_html: bool = False) -> dict[str, Any]:
@@ -105,11 +107,12 @@ def _context(event: Event, lang: str, escape_html: bool = False) -> dict[str, An
             return markupsafe.Markup(i18n.message(lang, key, *(markupsafe.escape(p) for p in params)))
         return i18n.message(lang, key, *params)
 
-    author = _one_line(event.author) or i18n.message(lang, "spacebridge-relay-someone")
-    title = _one_line(event.title) or i18n.message(lang, "spacebridge-relay-untitled")
+    author = escape.clean(event.author) or i18n.message(lang, "spacebridge-relay-someone")
+    title = escape.clean(event.title) or i18n.message(lang, "spacebridge-relay-untitled")
     key = _MESSAGE_KEYS[event.type]
     return {"event": event, "lang": lang, "dir": i18n.direction(lang), "t": t, "key": key,
-            "author": author, "title": title, "summary_plain": i18n.message(lang, key, author, title)}
+            "author": author, "title": title, "url": escape.url(event.url),
+            "summary_plain": i18n.message(lang, key, author, title)}
 
 
 def _truncate_bytes(text: str, limit: int) -> str:
@@ -124,16 +127,15 @@ def _truncate_bytes(text: str, limit: int) -> str:
 def irc_line(event: Event, lang: str, *, prefix: str = "", colours: bool = False,
              max_bytes: int = IRC_MAX_BYTES) -> str:
     ctx = _context(event, lang)
-    summary = ctx["summary_plain"]
+    summary = ctx["summary_plain"]  # author and title without control characters
+    category = escape.clean(event.category)
     if colours:
-        # mIRC: \x02 bold, \x03NN colour, \x0f reset. Category in grey, summary in bold.
-        cat = f"\x0314[{_one_line(event.category)}]\x0f " if event.category else ""
+        # mIRC: \x02 bold, \x03NN colour, \x0f reset, the only control codes of the line.
+        cat = f"\x0314[{category}]\x0f " if category else ""
         head = f"{prefix}{cat}\x02{summary}\x02"
     else:
-        cat = f"[{_one_line(event.category)}] " if event.category else ""
-        head = f"{prefix}{cat}{summary}"
-    tail = f" {event.url}" if event.url else ""
-    head = _one_line(head) if not colours else _CONTROL.sub(lambda m: m.group(0) if m.group(0) in ("\x02", "\x03", "\x0f") else " ", head)
+        head = f"{prefix}[{category}] {summary}" if category else f"{prefix}{summary}"
+    tail = f" {ctx['url']}" if ctx["url"] else ""
     room = max_bytes - len(tail.encode("utf-8"))
     if room < 20:  # an absurdly long URL: cut the whole line
         return _truncate_bytes(head + tail, max_bytes)
@@ -152,14 +154,15 @@ def render(event: Event, kind: str, language: str | None = None,
     if kind == "wiki":
         ctx = _context(event, lang)
         return Message(text=_env.get_template("wiki.body").render(ctx).strip(),
-                       title=_env.get_template("wiki.heading").render(ctx).replace("=", "&#61;"))
+                       title=_env.get_template("wiki.heading").render(ctx))
     if kind == "irc":
         return Message(text=irc_line(event, lang, prefix=str(opts.get("prefix", "")),
                                      colours=bool(opts.get("colours", False)),
                                      max_bytes=int(opts.get("max_bytes", IRC_MAX_BYTES))))
     if kind == "apprise":
         ctx = _context(event, lang)
-        return Message(text=_env.get_template("apprise.body").render(ctx), title=ctx["summary_plain"])
+        html = _html_env.get_template("apprise.html").render(_context(event, lang, escape_html=True))
+        return Message(text=_env.get_template("apprise.body").render(ctx), html=html)
     if kind == "email":
         ctx = _context(event, lang)
         html = _html_env.get_template("email.html").render(_context(event, lang, escape_html=True))

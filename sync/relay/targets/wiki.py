@@ -38,6 +38,17 @@ _LINK = re.compile(r"\[\[\s*([^\]|#]+?)\s*(?:\|[^\]]*)?\]\]")
 _TARGET_TPL = re.compile(r"\{\{\s*target\s*\|([^{}]*)\}\}", re.I)
 
 
+SUMMARY_CHARS = 490
+_PARTIAL_REFERENCE = re.compile(r"&#?[0-9A-Za-z]*$")
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, never in the middle of a character reference."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_REFERENCE.sub("", text[:limit])
+
+
 def marker(event_id: str) -> str:
     safe = event_id.replace("--", "- -").replace(">", "")
     return f"<!-- space-bridge:{safe} -->"
@@ -111,10 +122,13 @@ class WikiTarget:
             return False
 
     def _summary(self, message, event) -> str:
+        # The heading is already wikitext-escaped: edit summaries show character references
+        # as characters and never link them (CommentParser, escapeHtmlAllowEntities first).
         line = message.title or message.text.splitlines()[0]
         if self.summary:
-            return i18n.format_message("en", self.summary, line)[:490]
-        return i18n.message(self.language or event.language or "en", "spacebridge-relay-edit-summary", line)[:490]
+            return _cut(i18n.format_message("en", self.summary, line), SUMMARY_CHARS)
+        return _cut(i18n.message(self.language or event.language or "en", "spacebridge-relay-edit-summary", line),
+                    SUMMARY_CHARS)
 
     # -- delivery --------------------------------------------------------------------------
     def pages(self) -> list[str]:
@@ -143,7 +157,7 @@ class WikiTarget:
                     if self._has_marker(talk, mark):
                         continue
                     self._pace()
-                    self.client.append_section(talk, message.title or event.title or event.type,
+                    self.client.append_section(talk, message.title or event.type,
                                                message.text + "\n" + mark, summary)
                     log.info("relay.wiki_talk", target=self.name, page=talk, event_id=event.id)
             except (InvalidTitle,) as exc:

@@ -142,3 +142,33 @@ def test_line_reaches_the_channel_then_survives_an_ngircd_restart(irc_info):
     [line] = listener.privmsgs(1, timeout=30)
     assert "after restart" in line
     assert target.conn.connects >= 2
+
+
+HOSTILE_IRC = ("\x01ACTION slaps everyone\x01 \x02bold\x02 \x0304,01red\x0f \x16rev\x16 \x1ditalic\x1d "
+               "\x1funder\x1f \x1estrike\x1e \x11mono\x11 \x1b[31mansi \x85nel \u202eevil\u202c "
+               "x\r\nPRIVMSG {channel} :second line\r\nQUIT :bye\nJOIN #elsewhere")
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("colours", [False, True])
+def test_hostile_title_is_one_privmsg_without_control_codes(irc_info, colours):
+    channel = "#relay" + uuid.uuid4().hex[:6]
+    listener = Listener(irc_info["host"], irc_info["port"], channel)
+    cfg = _target(irc_info, channel, colours=colours)
+    target = IrcTarget(settings([cfg.model_dump()], []), cfg)
+    text = HOSTILE_IRC.format(channel=channel)
+    e = event(id=f"irc-hostile-{uuid.uuid4().hex[:6]}", title=text, excerpt=text, author="\x01VERSION\x01",
+              category="\x03news")
+    target.deliver(render(e, "irc", "en", cfg.options), e)
+    lines = [line for line in listener.lines(4) if " PRIVMSG " in line or " QUIT " in line or " JOIN " in line]
+    assert len(lines) == 1, lines
+    [line] = lines
+    payload = line.split(f" PRIVMSG {channel} :", 1)[1]
+    bridge_codes = {"\x02", "\x03", "\x0f"} if colours else set()
+    assert {ch for ch in payload if ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f} <= bridge_codes, repr(payload)
+    if colours:  # the bridge's grey category and bold summary, nothing else
+        assert payload.startswith("[Space] \x0314[news]\x0f \x02VERSION started a topic: ACTION slaps everyone")
+        assert payload.count("\x03") == 1 and payload.count("\x02") == 2
+    else:
+        assert payload.startswith("[Space] [news] VERSION started a topic: ACTION slaps everyone bold red rev")
+    assert "second line" in payload and payload.endswith(" https://space.example/t/hello/1")

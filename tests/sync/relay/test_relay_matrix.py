@@ -127,3 +127,48 @@ def test_relayed_event_reaches_matrix_through_the_outbox(synapse, tmp_path, monk
                for b in bodies), bodies
     logged = caplog.text + json.dumps([r.getMessage() for r in caplog.records])
     assert BOT_PASSWORD not in logged
+
+
+def _highlights(hs, room_id):
+    """Event ids the reader was pinged by (Synapse's push rules, .m.rule.roomnotif for @room)."""
+    data = hs._call("GET", "/notifications", hs.reader_token, params={"only": "highlight", "limit": 100})
+    return {n["event"]["event_id"] for n in data["notifications"] if n["room_id"] == room_id}
+
+
+@pytest.mark.parametrize("query", ["", "?format=html"])
+def test_relayed_at_room_pings_nobody_though_the_bot_may_ping_the_room(synapse, query):
+    """The bot is given the power to ping the room; a raw "@room" it sends pings the reader,
+    the same words in a relayed title and excerpt do not."""
+    import time
+    import uuid
+    from urllib.parse import quote
+
+    from sync.relay.events import Event
+    from sync.relay.render import render
+
+    alias = "mentions-" + uuid.uuid4().hex[:6]
+    room_id = synapse.create_room(synapse.reader_token, alias=alias)
+    target = build(matrix_url(synapse, room=alias, query=query))
+    target.deliver(SimpleNamespace(text="hello", html=None, title=None), SimpleNamespace(id="join"))  # joins
+    levels = synapse._call("GET", f"/rooms/{quote(room_id)}/state/m.room.power_levels", synapse.reader_token)
+    levels.setdefault("users", {})[f"@{BOT}:{SERVER_NAME}"] = 50
+    synapse._call("PUT", f"/rooms/{quote(room_id)}/state/m.room.power_levels", synapse.reader_token, json=levels)
+    bot_token = synapse._call("POST", "/login", "", json={"type": "m.login.password", "password": BOT_PASSWORD,
+                                                          "identifier": {"type": "m.id.user", "user": BOT}})["access_token"]
+    control = synapse._call("PUT", f"/rooms/{quote(room_id)}/send/m.room.message/{uuid.uuid4().hex}", bot_token,
+                            json={"msgtype": "m.text", "body": "@room control"})["event_id"]
+
+    hostile = "@room <a href='https://evil.example'>@room</a> **@room**"
+    event = Event(id=f"discourse:topic:{alias}", type="topic.created", author="@room", title=hostile,
+                  excerpt=hostile, url="https://space.example/t/x/5")
+    message = render(event, "apprise", "en")
+    target.deliver(message, event)
+    [relayed] = [e for e in synapse.messages(synapse.reader_token, room_id) if "started a topic" in e["content"]["body"]]
+    for _ in range(50):
+        if control in _highlights(synapse, room_id):
+            break
+        time.sleep(0.1)
+    assert _highlights(synapse, room_id) == {control}
+    assert "@room" not in relayed["content"]["body"] and "@\u200broom" in relayed["content"]["body"]
+    if query:
+        assert relayed["content"]["formatted_body"].count("<a ") == 1  # the bridge's link only

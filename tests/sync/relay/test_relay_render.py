@@ -1,12 +1,15 @@
+import html
+
 from relay_helpers import event
 
 from sync.relay.render import render
 
 
-def test_wiki_entry_escapes_wikitext():
+def test_wiki_entry_shows_member_text_as_typed_and_never_as_markup():
     m = render(event(title="[[Evil]] {{tpl}}", author="A|b"), "wiki", "en")
-    assert m.title == "Alice started a topic: [[Evil]] {{tpl}}".replace("Alice", "A|b")
-    assert "<nowiki>[[Evil]] {{tpl}}</nowiki>" in m.text
+    assert html.unescape(m.title) == "A|b started a topic: [[Evil]] {{tpl}}"
+    assert not set("[]{}|") & set(m.title)
+    assert "&#91;&#91;Evil&#93;&#93; &#123;&#123;tpl&#125;&#125;" in m.text
     assert "[https://space.example/t/hello/1 Read more]" in m.text
 
 
@@ -33,9 +36,11 @@ def test_irc_no_newlines_and_colours():
     assert len(render(event(title="x" * 800), "irc", "en", {"colours": True}).text.encode()) <= 400
 
 
-def test_markdown_and_email():
-    md = render(event(title="a_b*c"), "apprise", "en")
-    assert "**a\\_b\\*c**" in md.text and md.title
+def test_markdown_html_and_email():
+    md = render(event(title="a_b*c <i>"), "apprise", "en")
+    assert "**a\\_b\\*c \\<i\\>**" in md.text
+    assert "<b>a_b*c &lt;i&gt;</b>" in md.html
+    assert md.title is None  # Apprise would put a title into the service's markup unescaped
     mail = render(event(title="<script>"), "email", "es")
     assert "&lt;script&gt;" in mail.html and "<script>" in mail.text
     assert mail.title.startswith("Alice inició")
