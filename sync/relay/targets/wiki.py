@@ -60,7 +60,7 @@ def parse_subscribers(wikitext: str) -> list[str]:
     {{target|page=...}} entries with a site= other than this wiki's are not ours to deliver
     and are skipped; comments and nowiki are ignored.
     """
-    text = re.sub(r"<!--.*?-->|<nowiki>.*?</nowiki>", "", wikitext, flags=re.S)
+    text = re.sub(r"<!--.*?-->|<nowiki\s*>.*?</nowiki\s*>", "", wikitext, flags=re.S | re.I)
     found: list[tuple[int, str]] = []
     for m in _TARGET_TPL.finditer(text):
         params = dict(p.split("=", 1) for p in m.group(1).split("|") if "=" in p)

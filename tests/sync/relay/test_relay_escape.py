@@ -25,7 +25,8 @@ TEXT = st.lists(st.one_of(MARKUP, st.text(max_size=5)), max_size=30).map("".join
 HOSTILE = ["}}", "{{delete}}", "{{subst:X}}", "[[Category:Spam]]", "[[User:V]]", "~~~~", "~~~~~",
            "</NOWIKI>[[Category:X]]<nowiki>", "</nowiki >", "<ref>x</ref>", "__NOTOC__", "----", "== h ==",
            "#REDIRECT [[X]]", "<script>", "{{!}}", "[//evil.example x]", "ISBN 978-0-00-000000-2",
-           "-{x}-", "http://evil.example/", "RFC 1234", "'''b'''", "* x", ": x", "; x", " pre"]
+           "-{x}-", "http://evil.example/", "RFC 1234", "'''b'''", "* x", ": x", "; x", " pre",
+           "{{PLURAL:2|one|two}} $1 $2"]
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MASS_MENTIONS = ["@everyone", "@here", "@room", "@channel", "<!channel>", "<!here>", "<!everyone>", "<@U123>",
                  "<@&42>", "＠everyone"]
@@ -115,3 +116,10 @@ def test_chat_message_pings_no_room_and_makes_no_link(text):
             assert mention not in unescaped
         assert "http://" not in unescaped
     assert m.html.count("<a ") == 1 and m.text.count("](") == 1  # the bridge's "Read more" only
+
+
+@pytest.mark.parametrize("kind", ["irc", "apprise", "email"])
+def test_member_text_is_never_read_as_message_syntax(kind):
+    m = render(event(title="{{PLURAL:2|one|two}} $1 $2", author="$2"), kind, "en")
+    assert "$2 started a topic: " in m.text.replace("\\", "")
+    assert "{{PLURAL:2|one|two}} $1 $2" in m.text.replace("\\", "")
