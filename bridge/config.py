@@ -415,6 +415,9 @@ class SsoSettings(_Model):
     # Discourse's min_username_length / max_username_length site settings (defaults 3 and 20).
     username_min_length: int = Field(3, ge=1, le=60)
     username_max_length: int = Field(20, ge=3, le=60)
+    # Discourse's unicode_usernames, which `discourse setup` sets to match: forum names in the
+    # member's script (true) or transliterated to ASCII (false).
+    unicode_usernames: bool = True
     # Wiki group -> Discourse group (an existing, non-automatic group).
     discourse_groups: dict[str, str] = {}
     # true: send the full `groups` list (needs Discourse's discourse_connect_overrides_groups);

@@ -5,7 +5,12 @@ What it makes true, in this order, each step only if it is not already so:
 1. **DiscourseConnect** pointing at the bridge: the site settings ``discourse_connect_url``
    (``<bridge.public_url>/sso/discourse``), ``discourse_connect_secret``
    (``discourse.connect_secret``) and ``enable_discourse_connect`` (last: Discourse refuses to
-   enable it without a URL, lib/validators/enable_sso_validator.rb).
+   enable it without a URL, lib/validators/enable_sso_validator.rb); and ``unicode_usernames`` as
+   ``sso.unicode_usernames`` says, because the forum names logins carry are made for that
+   setting (sso/usernames.py): with it off, Discourse would turn محمد into "user1". Discourse
+   refuses to turn it on while the forum uses its internal letter avatars
+   (lib/validators/unicode_username_validator.rb: external_system_avatars_url must be set);
+   that refusal is reported as an error with Discourse's message.
 2. **The bridge's web hook**: one web hook to ``<bridge.public_url>/webhooks/discourse``, JSON,
    active, signed with ``discourse.webhook_secret``, for every event type of the groups the
    bridge handles (:data:`WEB_HOOK_EVENT_GROUPS`). It is found by its URL; a second hook with
@@ -118,6 +123,7 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
         ("discourse_connect_url", connect_url(settings), False),
         ("discourse_connect_secret", d.connect_secret.get_secret_value(), True),
         ("enable_discourse_connect", True, False),
+        ("unicode_usernames", settings.sso.unicode_usernames, False),
     ]
     current = client.site_settings()
     written_secrets = []
@@ -136,7 +142,11 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
             report.items.append(Item("setting", name, "unchanged", "compared, not shown" if secret else want))
             continue
         if not report.dry_run:
-            client.set_site_setting(name, value)
+            try:
+                client.set_site_setting(name, value)
+            except DiscourseValidationError as exc:
+                report.items.append(Item("setting", name, "error", f"Discourse refused {want}: {exc}"))
+                continue
             if secret:
                 written_secrets.append((name, want))
         report.items.append(Item("setting", name, _verb(report.dry_run, "updated"),

@@ -180,7 +180,7 @@ def fields_digest(fields: Mapping[str, Any]) -> str:
 
 
 def member_username(engine: sa.Engine, account: Account, sso: SsoSettings) -> str:
-    return usernames.assign(engine, account.sub, account.username, sso.username_min_length, sso.username_max_length)
+    return usernames.assign(engine, account.sub, account.username, usernames.Rules.of(sso))
 
 
 # -- nonces ---------------------------------------------------------------------------------------

@@ -1,117 +1,214 @@
-"""Forum usernames for Wikimedia accounts: valid for Discourse, chosen once, then kept.
+"""Forum usernames for Wikimedia accounts: the wiki username made valid by Discourse's own rules,
+chosen once, then kept.
 
-Discourse's rules (github.com/discourse/discourse), with ``unicode_usernames`` off (the default):
+A member's forum name should be the name they are known by on the wiki, in its own script
+(محمد, 张伟, राम, Əliyev), so `space-bridge discourse setup` turns Discourse's ``unicode_usernames``
+on and this module repairs a wiki name exactly as Discourse would (github.com/discourse/discourse):
 
-- app/models/username_validator.rb: characters ``[\\w.-]`` with Ruby's ASCII ``\\w`` (so
-  ``A-Za-z0-9_.-``; ASCII_INVALID_CHAR_PATTERN ``/[^\\w.-]/``); first character alphanumeric or
-  ``_`` (INVALID_LEADING_CHAR_PATTERN); last character alphanumeric (INVALID_TRAILING_CHAR_PATTERN);
-  no two of ``-_.`` in a row (REPEATED_SPECIAL_CHAR_PATTERN ``/[-_.]{2,}/``); not ending in
-  ``.js``, ``.json``, ``.css``, ``.htm(l)``, ``.xml`` or an image/font extension
-  (CONFUSING_EXTENSIONS); length within ``User.username_length`` = site settings
-  min_username_length..max_username_length (config/site_settings.yml: 3 and 20 by default).
-- lib/user_name_suggester.rb: how Discourse itself repairs a name: transliterate, replace the
-  confusing extension's dot and every refused character by ``_``, drop leading non-word and
-  trailing non-alphanumeric characters, collapse runs of ``-_.`` into ``_``, cut to the maximum
-  length, pad to the minimum with ``1``; a taken name gets a number (``name1``, ``name2``, ...,
-  cut so that the whole stays within the maximum). Usernames are unique case-insensitively
-  (``username_lower``).
+- app/models/username_validator.rb: what a valid name is. Characters: with unicode on, letters
+  and digits (``\\p{Alnum}``: Alphabetic and decimal digits) and marks (``\\p{M}``) of any script
+  plus ``._-``, less a few invisible fillers and the variation selectors
+  (UNICODE_INVALID_CHAR_PATTERN); with it off, ``[A-Za-z0-9_.-]`` (ASCII_INVALID_CHAR_PATTERN).
+  First character alphanumeric, a mark or ``_``; last alphanumeric or a mark; no two of ``-_.``
+  in a row; no ending such as ``.json`` or ``.png`` (CONFUSING_EXTENSIONS); between
+  ``min_username_length`` and ``max_username_length`` grapheme clusters (config/site_settings.yml:
+  3 and 20) and at most MAX_CHARS (60) code points. The name is NFC-normalised first.
+- lib/user_name_suggester.rb: how Discourse repairs a name (sanitize_username, then
+  rightsize_username): NFC (unicode on; a name with a capital sigma is lower-cased, as Discourse
+  does through JavaScript) or transliteration (off), refused characters to ``_``, leading and
+  trailing junk dropped, the confusing extension replaced by ``_``, runs of ``-_.`` to one ``_``,
+  cut to the maximum in grapheme clusters, padded with ``1`` to the minimum; a name that is taken
+  or reserved gets a number (find_available_username_based_on: the name cut to leave room, then
+  1, 2, ...). app/models/user.rb: names are unique by ``normalize_username`` (NFC, then
+  lower-case: the ``username_lower`` column), and ``reserved_username?`` refuses the site
+  setting ``reserved_usernames`` (default list below; ``*`` is a wildcard) and ``here``.
 
-The same steps are used here, with a transliteration that keeps Cyrillic and Greek names
-readable ("Женя" -> "Zhenya") where Rails' would turn them into "?"; a name with nothing left
-(Arabic or Chinese script, say) becomes "user" + the central id. The result is stored per
-member (table ``sso_members``), so the forum name never changes when the wiki name does, and
-two members whose names map alike get distinct names (the second one numbered).
+Where this module differs, it is on the safe side: with unicode off it transliterates with
+anyascii ("Əliyev" -> "Eliyev", "张伟" -> "ZhangWei") where Rails' table turns anything beyond
+Latin into "?"; a cut that would end in ``.json`` again is repaired (Discourse's suggester would
+produce a name its validator then refuses); lengths are counted so that the name fits whether
+or not the forum's Ruby joins Indic conjuncts into one grapheme cluster (Unicode 15.1's GB9c
+rule); a name with nothing usable left becomes "user" + the central id (Discourse: "user").
+
+The result is stored per member (table ``sso_members``), so the forum name never changes when the
+wiki name does, and two members never get the same one: the uniqueness check compares
+``normalize``d names, as Discourse's ``username_lower`` does.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from dataclasses import dataclass
 
+import regex
 import sqlalchemy as sa
+from anyascii import anyascii
 from sqlalchemy.engine import Engine
 
 from bridge.store import reader, sso_members, utcnow
 
-CONFUSING_EXTENSIONS = re.compile(r"\.(js|json|css|htm|html|xml|jpg|jpeg|png|gif|bmp|ico|tif|tiff|woff)\Z", re.I)
-INVALID_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
-INVALID_LEADING = re.compile(r"\A[^A-Za-z0-9_]+")
-INVALID_TRAILING = re.compile(r"[^A-Za-z0-9]+\Z")
-REPEATED_SPECIAL = re.compile(r"[-_.]{2,}")
+MAX_CHARS = 60  # UsernameValidator::MAX_CHARS, and the width of sso_members.username
+CONFUSING_EXTENSIONS = regex.compile(r"\.(js|json|css|htm|html|xml|jpg|jpeg|png|gif|bmp|ico|tif|tiff|woff)\Z",
+                                     regex.IGNORECASE)
+ASCII_INVALID_CHAR = regex.compile(r"[^A-Za-z0-9_.-]")
+# letters and marks Discourse refuses all the same: combining grapheme joiner, Hangul fillers,
+# Khmer inherent vowels, Mongolian free variation selectors, the variation selector blocks
+UNICODE_INVALID_CHAR = regex.compile(
+    r"[^\p{Alnum}\p{M}._-]|[\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180D\u3164\uFFA0\uFE00-\uFE0F"
+    r"\U000E0100-\U000E01EF]")
+INVALID_LEADING = regex.compile(r"\A[^\p{Alnum}\p{M}_]+")
+INVALID_TRAILING = regex.compile(r"[^\p{Alnum}\p{M}]+\Z")
+REPEATED_SPECIAL = regex.compile(r"[-_.]{2,}")
+GRAPHEME = regex.compile(r"\X")
+_ALNUM = regex.compile(r"\p{Alnum}")
+# Indic_Conjunct_Break=Linker (the viramas GB9c joins across), for the narrower cluster count
+_CONJUNCT_LINKERS = frozenset("\u094D\u09CD\u0ACD\u0B4D\u0C4D\u0D4D")
 
-_CYRILLIC = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґўђјљњћџ",
-    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
-     "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "i", "yi", "ye", "g", "u", "dj", "j",
-     "lj", "nj", "c", "dz"]))
-_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
-                  ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r", "s", "s",
-                   "t", "y", "f", "ch", "ps", "o"]))
-_OTHER = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i",
-          "ŋ": "ng", "ħ": "h"}
-_TABLE = {**_CYRILLIC, **_GREEK, **_OTHER}
+#: config/site_settings.yml reserved_usernames default (and here_mention: "here")
+DISCOURSE_RESERVED = ("admin", "moderator", "administrator", "mod", "sys", "system", "community", "info", "you",
+                      "name", "username", "user", "nickname", "discourse", "discourseorg", "discourseforum",
+                      "support", "all", "here")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The forum's username site settings the mapping must satisfy."""
+
+    min_length: int = 3
+    max_length: int = 20
+    unicode: bool = True  # Discourse's unicode_usernames
+    reserved: tuple[str, ...] = DISCOURSE_RESERVED
+
+    @classmethod
+    def of(cls, sso) -> "Rules":
+        """The rules `sso` (bridge.config.SsoSettings) describes."""
+        return cls(sso.username_min_length, sso.username_max_length, sso.unicode_usernames)
+
+
+def normalize(name: str) -> str:
+    """User.normalize_username: the form two names are compared in (username_lower)."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def clusters(name: str) -> list[str]:
+    """Extended grapheme clusters (Ruby's String#grapheme_clusters)."""
+    return GRAPHEME.findall(name)
+
+
+def _narrow_clusters(name: str) -> list[str]:
+    """Grapheme clusters without Unicode 15.1's conjunct rule: a virama followed by a letter ends
+    a cluster. Never fewer than clusters(), so a name this many long fits an older Ruby too."""
+    out: list[str] = []
+    for cluster in clusters(name):
+        start, after_linker = 0, False
+        for i, ch in enumerate(cluster):
+            if after_linker and unicodedata.category(ch).startswith("L"):
+                out.append(cluster[start:i])
+                start = i
+            if ch in _CONJUNCT_LINKERS:
+                after_linker = True
+            elif not unicodedata.category(ch).startswith("M") and ch not in "\u200c\u200d":
+                after_linker = False
+        out.append(cluster[start:])
+    return out
+
+
+def problems(name: str, rules: Rules = Rules()) -> list[str]:
+    """Why Discourse's UsernameValidator would refuse `name` (empty: it is valid)."""
+    name = unicodedata.normalize("NFC", name or "")
+    found = []
+    if not name.strip():
+        return ["blank"]
+    if len(clusters(name)) < rules.min_length:
+        found.append(f"shorter than {rules.min_length}")
+    if len(_narrow_clusters(name)) > rules.max_length or len(name) > MAX_CHARS:
+        found.append(f"longer than {rules.max_length}")
+    if (UNICODE_INVALID_CHAR if rules.unicode else ASCII_INVALID_CHAR).search(name):
+        found.append("a character that is not allowed")
+    if INVALID_LEADING.search(name):
+        found.append("must begin with a letter, digit or _")
+    if INVALID_TRAILING.search(name):
+        found.append("must end with a letter or digit")
+    if REPEATED_SPECIAL.search(name):
+        found.append("two of - _ . in a row")
+    if CONFUSING_EXTENSIONS.search(name):
+        found.append("ends like a file name")
+    return found
+
+
+def is_valid(name: str, rules: Rules = Rules()) -> bool:
+    return not problems(name, rules)
+
+
+def is_reserved(name: str, rules: Rules = Rules()) -> bool:
+    """User.reserved_username?: a reserved name, `*` matching anything, compared normalised."""
+    low = normalize(name)
+    for reserved in rules.reserved:
+        pattern = ".*".join(regex.escape(normalize(part)) for part in reserved.split("*"))
+        if regex.fullmatch(pattern, low):
+            return True
+    return False
 
 
 def transliterate(text: str) -> str:
-    """ASCII letters for Latin (accents dropped), Cyrillic and Greek; anything else becomes '_'."""
+    """ASCII for the letters and digits of any script ("Женя" -> "Zhenya", "محمد" -> "mhmd"), for
+    forums without unicode_usernames. anyascii's marks for ayn and hamza (` and ') are left out,
+    and so are symbols (it spells emoji as ":name:"), which Discourse would turn into "_" anyway."""
     out = []
-    for ch in unicodedata.normalize("NFKD", text):
-        if unicodedata.combining(ch):
-            continue
+    for ch in unicodedata.normalize("NFC", text):
         if ch.isascii():
             out.append(ch)
-            continue
-        low = ch.lower()
-        rep = _TABLE.get(low)
-        if rep is None:
-            out.append("_")
-        elif ch != low and rep:
-            out.append(rep[0].upper() + rep[1:])
-        else:
-            out.append(rep)
+        elif _ALNUM.match(ch) or unicodedata.category(ch) == "Nd":
+            out.append(anyascii(ch).strip("'`"))
+        elif unicodedata.category(ch)[0] != "M":
+            out.append(" ")
     return "".join(out)
 
 
-def is_valid(name: str, min_length: int = 3, max_length: int = 20) -> bool:
-    """Whether Discourse's UsernameValidator (ASCII usernames) accepts `name`."""
-    return (min_length <= len(name) <= max_length and not INVALID_CHAR.search(name)
-            and not INVALID_LEADING.search(name) and not INVALID_TRAILING.search(name)
-            and not REPEATED_SPECIAL.search(name) and not CONFUSING_EXTENSIONS.search(name))
-
-
-def sanitize(name: str, min_length: int = 3, max_length: int = 20, *, fallback: str = "user") -> str:
-    """A Discourse-valid username made from `name` (UserNameSuggester.fix_username's steps)."""
-    name = transliterate(name or "")
-    name = name.replace(" ", "_")
-    m = CONFUSING_EXTENSIONS.search(name)
-    if m:
-        name = name[:m.start()] + "_" + name[m.start() + 1:]
-    name = INVALID_CHAR.sub("_", name)
+def sanitize(name: str, rules: Rules = Rules()) -> str:
+    """UserNameSuggester.sanitize_username: the name with every refused character repaired."""
+    if rules.unicode:
+        name = unicodedata.normalize("NFC", name)
+        if "Σ" in name:  # Discourse lower-cases these (final sigma) so that username_lower agrees
+            name = name.lower()
+    else:
+        name = transliterate(name)
+    name = (UNICODE_INVALID_CHAR if rules.unicode else ASCII_INVALID_CHAR).sub("_", name)
     name = INVALID_LEADING.sub("", name)
+    name = CONFUSING_EXTENSIONS.sub("_", name)
     name = INVALID_TRAILING.sub("", name)
-    name = REPEATED_SPECIAL.sub("_", name)
-    name = name.lstrip("_")  # Discourse allows a leading '_', but "_x" from "(x" reads badly
-    if not re.search(r"[A-Za-z0-9]", name):
-        name = fallback
-    name = INVALID_TRAILING.sub("", name[:max_length])
-    if not name:
-        name = fallback[:max_length]
-    name = name.ljust(min_length, "1")
-    if CONFUSING_EXTENSIONS.search(name):  # cut to length, it may end in ".json" again
-        name = name[:name.rindex(".")] + "_" + name[name.rindex(".") + 1:]
-    assert is_valid(name, min_length, max_length), name
-    return name
+    return REPEATED_SPECIAL.sub("_", name)
 
 
-def numbered(name: str, i: int, max_length: int = 20) -> str:
-    """The i-th alternative to a taken `name` (UserNameSuggester: name cut + number)."""
-    suffix = str(i)
-    base = INVALID_TRAILING.sub("", name[: max_length - len(suffix)])
-    return (base or "u") + suffix
+def truncate(name: str, max_clusters: int) -> str:
+    """UserNameSuggester.truncate: at most `max_clusters` clusters and MAX_CHARS code points."""
+    parts = _narrow_clusters(name)[:max(max_clusters, 0)]
+    while len("".join(parts)) > MAX_CHARS:
+        parts.pop()
+    return "".join(parts)
 
 
-def base_name(wiki_username: str, sub: str, min_length: int = 3, max_length: int = 20) -> str:
-    return sanitize(wiki_username, min_length, max_length, fallback=f"user{sub}")
+def fix(name: str, rules: Rules = Rules(), *, fallback: str = "user") -> str:
+    """UserNameSuggester.fix_username: sanitized, cut to the maximum, padded to the minimum."""
+    name = sanitize(name or "", rules) or sanitize(fallback, rules) or "user"
+    name = INVALID_TRAILING.sub("", truncate(name, rules.max_length))
+    if CONFUSING_EXTENSIONS.search(name):  # the cut made it end in ".json" again
+        name = INVALID_TRAILING.sub("", CONFUSING_EXTENSIONS.sub("_", name))
+    missing = rules.min_length - len(clusters(name))
+    return name + "1" * max(missing, 0)
+
+
+def candidates(name: str, rules: Rules = Rules()):
+    """find_available_username_based_on's attempts: `name`, then name cut + 1, 2, 3, ..."""
+    yield name
+    for i in range(1, 10_000):
+        suffix = str(i)
+        yield truncate(name, rules.max_length - len(suffix)) + suffix
+
+
+def base_name(wiki_username: str, sub: str, rules: Rules = Rules()) -> str:
+    """The forum name `wiki_username` maps to when no other member has it."""
+    return fix(wiki_username, rules, fallback=f"user{sub}")
 
 
 def stored(engine: Engine, sub: str) -> str | None:
@@ -119,35 +216,36 @@ def stored(engine: Engine, sub: str) -> str | None:
         return conn.execute(sa.select(sso_members.c.username).where(sso_members.c.sub == str(sub))).scalar()
 
 
-def assign(engine: Engine, sub: str, wiki_username: str, min_length: int = 3, max_length: int = 20) -> str:
-    """The member's forum username: the stored one when it is still valid under the current
-    length settings, else a fresh one (the first of base, base1, base2, ... no other member has)."""
+def assign(engine: Engine, sub: str, wiki_username: str, rules: Rules = Rules()) -> str:
+    """The member's forum username: the stored one while the forum's rules still accept it, else
+    the first of base, base1, base2, ... that is valid, not reserved and no other member's."""
     sub = str(sub)
     current = stored(engine, sub)
-    if current is not None and is_valid(current, min_length, max_length):
+    if current is not None and is_valid(current, rules):
         return current
-    base = base_name(wiki_username, sub, min_length, max_length)
-    for i in range(0, 10_000):
-        candidate = base if i == 0 else numbered(base, i, max_length)
-        if not is_valid(candidate, min_length, max_length):
+    for candidate in candidates(base_name(wiki_username, sub, rules), rules):
+        if not is_valid(candidate, rules) or is_reserved(candidate, rules) or len(normalize(candidate)) > MAX_CHARS:
             continue
         if _claim(engine, sub, candidate, exists=current is not None):
             return candidate
+        if current is None and (parallel := stored(engine, sub)) is not None:
+            return parallel  # a parallel login of this member chose it
     raise RuntimeError(f"no free username for {wiki_username!r}")
 
 
 def _claim(engine: Engine, sub: str, name: str, *, exists: bool) -> bool:
     now = utcnow()
+    lower = normalize(name)
     try:
         with engine.begin() as conn:
-            taken = conn.execute(sa.select(sso_members.c.sub).where(sso_members.c.username_lower == name.lower())).scalar()
+            taken = conn.execute(sa.select(sso_members.c.sub).where(sso_members.c.username_lower == lower)).scalar()
             if taken is not None and taken != sub:
                 return False
             if exists:
                 conn.execute(sa.update(sso_members).where(sso_members.c.sub == sub)
-                             .values(username=name, username_lower=name.lower(), updated_at=now))
+                             .values(username=name, username_lower=lower, updated_at=now))
             else:
-                conn.execute(sa.insert(sso_members).values(sub=sub, username=name, username_lower=name.lower(),
+                conn.execute(sa.insert(sso_members).values(sub=sub, username=name, username_lower=lower,
                                                            created_at=now, updated_at=now))
         return True
     except sa.exc.IntegrityError:
@@ -166,4 +264,3 @@ def set_fields_hash(engine: Engine, sub: str, value: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.update(sso_members).where(sso_members.c.sub == str(sub))
                      .values(discourse_fields_hash=value, updated_at=utcnow()))
-

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `dou
 from doubles.discourse import DiscourseDouble  # noqa: E402
 from doubles.webhook_receiver import WebhookReceiver  # noqa: E402
 
-CONNECT_SECRET = "setup-connect-secret-0123"
-HOOK_SECRET = "setup-web-hook-secret-0123"
+CONNECT_SECRET = "setup-connect-secret-0123456789abcdefghij"
+HOOK_SECRET = "setup-web-hook-secret-0123456789abcdefghij"
 BODY = "A first post that is long enough for Discourse."
 
 
@@ -60,7 +60,7 @@ def write_config(tmp_path, forum, bridge_url, **discourse) -> Path:
                       ],
                       "preexisting_categories": ["uncategorized"], **discourse},
         "wordpress": {"sites": [{"name": "news", "url": "https://space.example.org", "username": "bridge",
-                                 "password": "app pass word", "webhook_secret": "wp-hook-secret-0123456789",
+                                 "password": "abcd EFGH 1234 ijkl MNOP 5678", "webhook_secret": "wp-hook-secret-0123456789abcdefghijkl",
                                  "default_category": "blog", "languages": {"es": "noticias"},
                                  "categories": {"general": "uncategorized"}}]},
     }
@@ -124,10 +124,11 @@ def test_setup_configures_the_forum_once_and_then_changes_nothing(tmp_path, foru
     assert report["setting discourse_connect_url"] == "would update"
     assert report["setting discourse_connect_secret"] == "would update"
     assert report["setting enable_discourse_connect"] == "would update"
+    assert report["setting unicode_usernames"] == "would update"
     assert report[f"web hook {hook_url}"] == "would create"
     assert report["category blog"] == report["category noticias"] == "would create"
     assert report["category uncategorized"] == "exists"
-    assert "3 change(s)" not in out and "6 change(s) would be made (dry run)" in out
+    assert "3 change(s)" not in out and "7 change(s) would be made (dry run)" in out
     assert writes.writes() == []
     assert configured(forum)["hooks"] == {}
 
@@ -136,16 +137,17 @@ def test_setup_configures_the_forum_once_and_then_changes_nothing(tmp_path, foru
     assert code == 0, out
     report = lines(out)
     assert {report[k] for k in ("setting discourse_connect_url", "setting discourse_connect_secret",
-                                "setting enable_discourse_connect")} == {"updated"}
+                                "setting enable_discourse_connect", "setting unicode_usernames")} == {"updated"}
     assert report[f"web hook {hook_url}"] == "created"
     assert report["category blog"] == report["category noticias"] == "created"
-    assert "6 change(s) made" in out
+    assert "7 change(s) made" in out
     assert CONNECT_SECRET not in out and HOOK_SECRET not in out and forum.api_key not in out
-    assert len(writes.writes()) == 6
+    assert len(writes.writes()) == 7
     state = configured(forum)
     assert state["settings"]["discourse_connect_url"] == connect_url
     assert state["settings"]["discourse_connect_secret"] == CONNECT_SECRET
     assert state["settings"]["enable_discourse_connect"] is True
+    assert state["settings"]["unicode_usernames"] is True  # sso.unicode_usernames' default
     [hook] = state["hooks"].values()
     assert (hook["payload_url"], hook["secret"], hook["active"], hook["content_type"]) == (hook_url, HOOK_SECRET, True, 1)
     names = {e["id"]: e["name"] for e in forum.request("GET", "/admin/api/web_hooks.json").json()["extras"]["event_types"]}
@@ -218,7 +220,7 @@ def test_missing_preexisting_category_is_an_error(tmp_path, forum, bridge_endpoi
 
 
 def test_wrong_api_key_is_reported_without_the_key(tmp_path, forum, bridge_endpoint):
-    path = write_config(tmp_path, forum, bridge_endpoint.url, api_key="not-the-forum-s-key-0123456789")
+    path = write_config(tmp_path, forum, bridge_endpoint.url, api_key="not-the-forum-s-key-0123456789abcdefghijkl")
     code, out = setup_cli(path)
     assert code == 1
     assert "The API username or key is invalid" in out and "not-the-forum-s-key" not in out
@@ -250,7 +252,7 @@ class StubForum:
 def stub_settings(tmp_path, forum_url="http://127.0.0.1:9"):
     class F:
         url = forum_url
-        api_key = "stub-key-0123456789"
+        api_key = "stub-key-0123456789abcdefghijklmnopqrstuv"
 
     return config.load(write_config(tmp_path, F, "https://space.example.org/bridge"))
 
@@ -258,7 +260,8 @@ def stub_settings(tmp_path, forum_url="http://127.0.0.1:9"):
 def test_hidden_setting_is_reported_not_guessed(tmp_path):
     settings = stub_settings(tmp_path)
     stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
-                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true")})
+                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
+                      "unicode_usernames": SiteSetting("unicode_usernames", "true")})
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -271,7 +274,8 @@ def test_secret_that_cannot_be_read_back_is_said_so(tmp_path):
     masked = SiteSetting("discourse_connect_secret", "", secret=True)
     stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
                       "discourse_connect_secret": masked,
-                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true")})
+                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
+                      "unicode_usernames": SiteSetting("unicode_usernames", "true")})
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -366,3 +370,34 @@ def test_setup_refuses_a_group_discourse_refuses(tmp_path, forum, bridge_endpoin
     assert code != 0
     assert lines(out)["group moderators"] == "error", out
     assert "moderators" not in [g["name"] for g in forum.state()["groups"].values()]
+
+
+# -- unicode_usernames follows sso.unicode_usernames -------------------------------------------------
+def with_sso(path: Path, **sso) -> Path:
+    data = yaml.safe_load(path.read_text())
+    data["sso"] = sso
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def test_setup_sets_unicode_usernames_as_configured(tmp_path, forum, bridge_endpoint):
+    path = write_config(tmp_path, forum, bridge_endpoint.url)
+    assert lines(setup_cli(path)[1])["setting unicode_usernames"] == "updated"
+    assert forum.state()["site_settings"]["unicode_usernames"] is True
+    # the operator keeps the forum ASCII: setup turns it back off, and then leaves it
+    with_sso(path, unicode_usernames=False)
+    code, out = setup_cli(path)
+    assert code == 0 and lines(out)["setting unicode_usernames"] == "updated" and "true -> false" in out
+    assert forum.state()["site_settings"]["unicode_usernames"] is False
+    assert lines(setup_cli(path)[1])["setting unicode_usernames"] == "unchanged"
+
+
+def test_a_forum_that_refuses_unicode_usernames_is_an_error(tmp_path, forum, bridge_endpoint):
+    # lib/validators/unicode_username_validator.rb: not with the internal letter avatars
+    forum.set_site_settings(external_system_avatars_url="")
+    code, out = setup_cli(write_config(tmp_path, forum, bridge_endpoint.url))
+    assert code == 1
+    assert lines(out)["setting unicode_usernames"] == "error"
+    assert "do not support Unicode usernames" in out
+    assert forum.state()["site_settings"].get("unicode_usernames") in (None, False)
+    assert lines(out)["setting enable_discourse_connect"] == "updated"  # the rest is still done

@@ -1,4 +1,4 @@
-"""DiscourseConnect's payloads (sso/discourse_connect.py) and forum usernames (sso/usernames.py), pure.
+"""DiscourseConnect's payloads (sso/discourse_connect.py), pure (forum usernames: test_usernames.py).
 
 The double's consumer (deploy/dev/discourse_double/connect.py, a reading of Discourse's
 lib/discourse_connect_base.rb) is the other side of every round trip here.
@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sso import discourse_connect as dc
-from sso import usernames
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "dev"))
 from discourse_double import connect as double  # noqa: E402
@@ -128,55 +127,3 @@ def test_answer_url_adds_to_an_existing_query():
     q = parse_qs(urlsplit(url).query)
     assert q["action"] == ["sso"] and q["sso"] == [sso] and q["sig"] == [sig]
     assert dc.answer_url("https://forum.example/session/sso_login", sso, sig).count("?") == 1
-
-
-# -- usernames --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("wiki, forum", [
-    ("Ziko van Dijk", "Ziko_van_Dijk"),
-    ("Женя", "Zhenya"),
-    ("Евгения Петрова", "Evgeniya_Petrova"),
-    ("José Álvarez", "Jose_Alvarez"),
-    ("Ænima", "Aenima"),
-    ("Ελένη", "Eleni"),
-    ("A", "A11"),                                   # padded to min_username_length with '1'
-    ("Ab", "Ab1"),
-    ("x" * 40, "x" * 20),                           # cut to max_username_length
-    ("Ziko van Dijk the Third of Many", "Ziko_van_Dijk_the_Th"),
-    ("Abcdefghijklmnopqrs.t", "Abcdefghijklmnopqrs"),  # cut, then no trailing special
-    ("foo.json", "foo_json"),                       # CONFUSING_EXTENSIONS
-    ("Photo.PNG", "Photo_PNG"),
-    ("abcdefghijklmno.jsonx", "abcdefghijklmno_json"),  # cut to 20 would end in .json
-    ("a--b..c__d", "a_b_c_d"),                      # no two specials in a row
-    ("-dash first-", "dash_first"),
-    ("_under", "under"),
-    ("Mr. Smith (WMF)", "Mr_Smith_WMF"),
-    ("user@example", "user_example"),
-    ("علي", "user42"),                              # nothing left: user + central id
-    ("李小龙", "user42"),
-    ("!!!", "user42"),
-])
-def test_username_mapping(wiki, forum):
-    got = usernames.base_name(wiki, "42")
-    assert got == forum
-    assert usernames.is_valid(got)
-
-
-@pytest.mark.parametrize("name, ok", [
-    ("Ziko_van_Dijk", True), ("ab", False), ("a" * 21, False), ("_abc", True), (".abc", False), ("abc_", False),
-    ("a..b", False), ("a-_b", False), ("abc.json", False), ("abc.jsonx", True), ("Женя", False), ("a b", False),
-])
-def test_validator_follows_discourse(name, ok):
-    assert usernames.is_valid(name) is ok
-
-
-def test_numbered_alternatives_stay_within_the_length():
-    assert usernames.numbered("Ziko_van_Dijk", 1) == "Ziko_van_Dijk1"
-    assert usernames.numbered("x" * 20, 12) == "x" * 18 + "12"
-    assert usernames.numbered("abcdefghijklmnopqr_t", 1) == "abcdefghijklmnopqr1"  # no special before the digit
-    assert usernames.is_valid(usernames.numbered("abcdefghijklmnopqr_t", 1))
-
-
-def test_other_length_settings():
-    assert usernames.sanitize("A", 1, 60) == "A"
-    assert usernames.sanitize("Ziko van Dijk the Third of Many", 3, 10) == "Ziko_van_D"
-    assert usernames.sanitize("Jo", 4, 20) == "Jo11"

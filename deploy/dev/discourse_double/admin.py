@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Response
 
-from . import connect, errors, webhooks
+from . import connect, errors, usernames, webhooks
 from .errors import json_error, json_response
 from .serializers import user_json
 from .store import DEFAULT_SITE_SETTINGS, now_iso, setting_type
@@ -48,6 +48,8 @@ def sync_sso(store, hooks, auth, params):
         return json_response({"failed": "FAILED", "message": connect.MESSAGES["blank_id_error"]}, 422)
     except connect.NoEmail:
         return json_response({"failed": "FAILED", "message": "Validation failed: Primary email can't be blank"}, 403)
+    except connect.InvalidUser:
+        return json_response({"failed": "FAILED", "message": "Validation failed: Username is invalid"}, 403)
     if not created:
         hooks.emit("user", "user_updated", lambda: user_json(store, user, web_hook=True))
     return json_response(user_json(store, user, admin_view=True))
@@ -97,8 +99,30 @@ def site_settings_update(store, auth, name, params):
     # lib/validators/enable_sso_validator.rb
     if name == "enable_discourse_connect" and value and not store.setting("discourse_connect_url"):
         return json_error("You must set 'discourse connect url' before enabling this setting.", 422)
+    refused = _username_setting_error(store, name, value)
+    if refused:
+        return json_error(refused, 422)
     store.set_setting(name, value)
     return Response("", 200)
+
+
+def _username_setting_error(store, name, value) -> str | None:
+    """lib/validators/unicode_username_validator.rb (unicode usernames need external system
+    avatars: the internal letter avatars cannot draw them), min_ and max_username_length_validator.rb
+    (the range stays ordered and no existing username falls outside it)."""
+    if name == "unicode_usernames" and value and not store.setting("external_system_avatars_url"):
+        return "The internal system avatars do not support Unicode usernames."
+    if name in ("min_username_length", "max_username_length"):
+        lo = value if name == "min_username_length" else store.setting("min_username_length")
+        hi = value if name == "max_username_length" else store.setting("max_username_length")
+        if lo > hi or lo < 1 or hi > 60:
+            return "You cannot set the minimum length above the maximum length, or outside 1..60."
+        with store.lock:
+            outside = [u["username"] for u in store.data["users"].values()
+                       if not lo <= len(usernames.clusters(u["username"])) <= hi]
+        if outside:
+            return f"You cannot set the username length range to {lo}..{hi}: '{outside[0]}' is outside it."
+    return None
 
 
 # -- app/controllers/admin/web_hooks_controller.rb (+ app/models/web_hook.rb validations) -------------------

@@ -324,6 +324,8 @@ def create_app(config: dict | None = None) -> Flask:
             return sso_error(connect.MESSAGES["blank_id_error"], 500)
         except connect.NoEmail:
             return sso_error(connect.MESSAGES["no_email"], 500)
+        except connect.InvalidUser as exc:
+            return sso_error(connect.MESSAGES["email_error"] % exc, 500)
         if user.get("suspended_till") and user["suspended_till"] > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()):
             # SessionController#failed_to_login: user.suspended_message
             msg = f"Your account has been suspended until {user['suspended_till'][:10]}."

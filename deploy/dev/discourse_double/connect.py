@@ -29,7 +29,8 @@ import secrets
 import time
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from .store import now_iso
+from . import usernames
+from .store import now_iso, username_lower
 
 NONCE_EXPIRY = 10 * 60
 USED_NONCE_EXPIRY = 24 * 3600
@@ -142,6 +143,23 @@ class NoEmail(Exception):
     pass
 
 
+class InvalidUser(Exception):
+    """User#save! refused the record (ActiveRecord::RecordInvalid): SessionController#sso_login
+    answers 500 with discourse_connect.email_error."""
+
+
+def _note_username(store, sent: str | None, made: str) -> None:
+    """Real Discourse repairs a DiscourseConnect username silently (UserNameSuggester); the double
+    says so in /__double__/notes, so that a provider sending names the forum must change is seen."""
+    if sent is None or sent == made:
+        return
+    problems = store.username_errors(sent)
+    why = "; ".join(problems) if problems else ("reserved" if usernames.reserved(sent, store.setting) else "taken")
+    store.notes.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": "GET",
+                        "path": "/session/sso_login", "kind": "username_changed",
+                        "message": f"DiscourseConnect username {sent!r} became {made!r}: {why}"})
+
+
 def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
     """DiscourseConnect#lookup_or_create_user: (user, created)."""
     from . import api  # group helpers
@@ -160,7 +178,13 @@ def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
             if user is None:
                 if not email or "@" not in email:
                     raise NoEmail()
-                username = store.suggest_username(sso.get("username"), sso.get("name") or email)
+                # DiscourseConnect#resolve_username: the username, then the name
+                # (use_name_for_username_suggestions), then the email (use_email_for_...: off)
+                username = store.suggest_username(
+                    sso.get("username"), sso.get("name") if store.setting("use_name_for_username_suggestions") else None)
+                _note_username(store, sso.get("username"), username)
+                if store.username_errors(username):  # User validates with UsernameValidator on save!
+                    raise InvalidUser(email)
                 name = sso.get("name") or (sso.get("username") or "") or None
                 user = store.create_user(username, name, email, active=False)
                 created = True
@@ -174,10 +198,12 @@ def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
                 if sso.get("require_activation"):
                     user["active"] = False
             if store.setting("auth_overrides_username") and sso.get("username"):
-                if sso["username"].lower() != user["username"].lower():
-                    user["username"] = store.suggest_username(sso["username"])
-                else:
+                # UsernameChanger.override
+                if username_lower(sso["username"]) == username_lower(user["username"]):
                     user["username"] = sso["username"]
+                elif user["username"] != usernames.fix(sso["username"], store.setting):
+                    user["username"] = store.suggest_username(sso["username"], current_username=user["username"])
+                    _note_username(store, sso["username"], user["username"])
             if store.setting("auth_overrides_name") and sso.get("name") and user.get("name") != sso["name"]:
                 user["name"] = sso["name"]
             if sso.get("avatar_url") and (sso.get("avatar_force_update") or store.setting("discourse_connect_overrides_avatar")

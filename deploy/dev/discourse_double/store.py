@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import usernames
+
 STATE_FILE = "discourse-double.json"
 SYSTEM_USER_ID = -1
 UNCATEGORIZED_ID = 1
@@ -52,6 +54,16 @@ DEFAULT_SITE_SETTINGS: dict[str, Any] = {
     "uncategorized_category_id": UNCATEGORIZED_ID,
     "login_required": False,
     "embed_unlisted": False,
+    # usernames (usernames.py)
+    "unicode_usernames": False,
+    "allowed_unicode_username_characters": "",
+    "min_username_length": 3,
+    "max_username_length": 20,
+    "reserved_usernames": "admin|moderator|administrator|mod|sys|system|community|info|you|name|username|user|"
+                          "nickname|discourse|discourseorg|discourseforum|support|all|here",
+    "here_mention": "here",
+    "use_name_for_username_suggestions": True,
+    "external_system_avatars_url": "/letter_avatar_proxy/v4/letter/{first_letter}/{color}/{size}.png",
 }
 
 # Kinds of the settings above, for PUT /admin/site_settings/{name} (integer values are
@@ -77,7 +89,7 @@ def slugify(text: str) -> str:
 
 
 def username_lower(name: str) -> str:
-    return (name or "").lower()
+    return usernames.normalize(name)
 
 
 class Store:
@@ -221,10 +233,10 @@ class Store:
     def user_by_username(self, username: str | None) -> dict | None:
         if not username:
             return None
-        low = username.lower()
+        low = username_lower(username)
         with self.lock:
             for u in self.data["users"].values():
-                if u["username"].lower() == low:
+                if username_lower(u["username"]) == low:
                     return u
         return None
 
@@ -247,26 +259,17 @@ class Store:
                     return u
         return None
 
-    def suggest_username(self, wanted: str | None, fallback: str | None = None) -> str:
-        """Like UserNameSuggester.suggest: keep allowed characters, and append a number while taken."""
-        base = wanted or fallback or "user"
-        if "@" in base and not wanted:
-            base = base.split("@")[0]
-        base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
-        base = re.sub(r"[^\w.-]", "_", base)
-        base = re.sub(r"^[^\w]+", "", base)
-        base = re.sub(r"[^A-Za-z0-9]+$", "", base)
-        base = re.sub(r"[-_.]{2,}", "_", base)
-        if len(base) < 3:
-            base = (base + "111")[:3]
-        base = base[:20]
-        candidate = base
-        i = 1
-        while self.user_by_username(candidate):
-            suffix = str(i)
-            candidate = base[: 20 - len(suffix)] + suffix
-            i += 1
-        return candidate
+    def suggest_username(self, *inputs: str | None, current_username: str | None = None) -> str:
+        """UserNameSuggester.suggest: a valid name from the first usable input, numbered while
+        User.username_available? says no (taken by username_lower, or reserved)."""
+        def available(name: str) -> bool:
+            return not usernames.reserved(name, self.setting) and self.user_by_username(name) is None
+
+        return usernames.suggest(list(inputs), self.setting, available, current_username)
+
+    def username_errors(self, name: str | None) -> list[str]:
+        """UsernameValidator under the current site settings (empty: valid)."""
+        return usernames.errors(name, self.setting)
 
     def create_user(self, username: str, name: str | None, email: str, **kw) -> dict:
         with self.lock:
