@@ -7,9 +7,10 @@ Asked at two moments:
   ``relay.category_cache_seconds`` (default 300) and read again early when an id it does not
   know shows up (at most every MIN_REFRESH_SECONDS) or a category_* web hook says one changed;
 - just before a forum event goes to a public target (sync/relay/deliver.py): is the topic
-  still public? :class:`ForumCheck` reads the topic again (GET /t/{id}.json) and looks its
-  category up in a map no older than RECHECK_SECONDS, so a job queued before its category
-  became restricted, or its topic was unlisted, moved or deleted, is withheld.
+  still public? :class:`ForumCheck` reads the topic again (GET /t/{id}.json; for a reply the
+  post too, GET /posts/{id}.json) and looks its category up in a map no older than
+  RECHECK_SECONDS, so a job queued before its category became restricted, its topic was
+  unlisted, moved or deleted, or the reply was hidden by flags, is withheld.
 
 Why the map lives in memory, per process, rather than in the store: it is a small copy of
 what the forum owns, rebuilt by one request; a table would need a migration and would still
@@ -29,13 +30,14 @@ import structlog
 
 from bridge.clients.discourse import Category, DiscourseError, outbox_failure
 from sync.relay import privacy
-from sync.relay.events import Event
+from sync.relay.events import REPLY_CREATED, Event
 from sync.relay.privacy import CategoryIndex
 
 log = structlog.get_logger(__name__)
 
 MIN_REFRESH_SECONDS = 1.0
 RECHECK_SECONDS = 5.0
+REPLY_PREFIX = "discourse:post:"  # sync/relay/events.py: the id of a reply's event
 
 
 class CategoryMap:
@@ -112,34 +114,43 @@ class ForumCheck:
         self._client = None
         self._categories = categories or category_map(settings)
         self._clock = clock
-        self._topics: dict[int, tuple[float, dict | None]] = {}
+        self._seen: dict[tuple[str, int], tuple[float, dict | None]] = {}
         self._lock = threading.Lock()
 
     def reason(self, event: Event) -> str | None:
         """Why `event`'s topic is private now, or None. Raises the outbox's RetryLater or
         PermanentFailure when the forum cannot answer: nothing is published unchecked."""
         try:
-            topic = self._topic(event.topic_id)
+            topic = self._read("topic", event.topic_id)
             if topic is None:
                 return "the topic no longer exists on the forum"
             index = self._categories.index(max_age=RECHECK_SECONDS, need=topic.get("category_id"))
+            post_id = event.id.removeprefix(REPLY_PREFIX)
+            if event.type == REPLY_CREATED and post_id.isascii() and post_id.isdigit():  # hidden, deleted since?
+                post = self._read("post", int(post_id))
+                if post is None:
+                    return "the post no longer exists on the forum"
+                if privacy.post_state_reason(post):
+                    return privacy.post_state_reason(post)
         except DiscourseError as exc:
             raise outbox_failure(exc) from None
         return privacy.topic_reason(topic, index)
 
-    def _topic(self, topic_id: int) -> dict | None:
+    def _read(self, kind: str, object_id: int) -> dict | None:
+        """GET /t/{id}.json or /posts/{id}.json, shared for RECHECK_SECONDS by every target of
+        the same event."""
         now = self._clock()
         with self._lock:
-            hit = self._topics.get(topic_id)
+            hit = self._seen.get((kind, object_id))
             if hit is not None and now - hit[0] < RECHECK_SECONDS:
                 return hit[1]
             if self._client is None:
                 self._client = self._client_factory()
             client = self._client
-        data = client.topic_data(topic_id)
+        data = client.topic_data(object_id) if kind == "topic" else client.post_data(object_id)
         with self._lock:
-            self._topics = {k: v for k, v in self._topics.items() if now - v[0] < RECHECK_SECONDS}
-            self._topics[topic_id] = (now, data)
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < RECHECK_SECONDS}
+            self._seen[(kind, object_id)] = (now, data)
         return data
 
     def close(self) -> None:

@@ -90,6 +90,12 @@ def post_reason(post: Mapping[str, Any], categories: CategoryIndex | None) -> st
         return "private message"
     if archetype not in PUBLIC_ARCHETYPES:
         return f"topic archetype {archetype!r}"
+    return post_state_reason(post) or category_reason(post.get("category_id"), categories)
+
+
+def post_state_reason(post: Mapping[str, Any]) -> str | None:
+    """What the post itself says (a web hook's ``post`` or GET /posts/{id}.json): a whisper, a
+    post hidden by flags, a deleted one."""
     if post.get("post_type") == WHISPER:
         return "whisper"
     if post.get("post_type") != REGULAR:
@@ -98,4 +104,4 @@ def post_reason(post: Mapping[str, Any], categories: CategoryIndex | None) -> st
         return "hidden post"
     if post.get("deleted_at"):
         return "deleted post"
-    return category_reason(post.get("category_id"), categories)
+    return None

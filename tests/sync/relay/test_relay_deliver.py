@@ -69,6 +69,7 @@ class FakeForum:
 
         self.Category = Category
         self.topics = {1: {"id": 1, "archetype": "regular", "visible": True, "category_id": 5}}
+        self.posts = {70: {"id": 70, "topic_id": 1, "post_type": 1, "hidden": False, "deleted_at": None}}
         self.restricted = {5: False}
         self.down = False
         self.reads = 0
@@ -80,6 +81,10 @@ class FakeForum:
             raise DiscourseUnavailable("forum down", status=502)
         self.reads += 1
         return self.topics.get(topic_id)
+
+    def post_data(self, post_id):
+        self.reads += 1
+        return self.posts.get(post_id)
 
     def categories(self):
         return {cid: self.Category(cid, f"Cat {cid}", f"c{cid}", None, None, None, read_restricted=r)
@@ -106,6 +111,16 @@ def test_forum_check_reads_the_forum_again():
     forum.topics[1]["visible"] = False
     now[0] += RECHECK_SECONDS
     assert check.reason(e) == "unlisted topic"
+    reply = event(id="discourse:post:70", type="reply.created", topic_id=1, category_id=5)
+    forum.topics[1]["visible"] = True
+    now[0] += RECHECK_SECONDS
+    assert check.reason(reply) is None
+    forum.posts[70]["hidden"] = True  # hidden by flags after it was queued
+    now[0] += RECHECK_SECONDS
+    assert check.reason(reply) == "hidden post"
+    forum.posts.clear()
+    now[0] += RECHECK_SECONDS
+    assert check.reason(reply) == "the post no longer exists on the forum"
     forum.topics[1].update(visible=True, category_id=6)  # moved to a category the map does not know
     now[0] += RECHECK_SECONDS
     assert check.reason(e) == "unknown category 6"
