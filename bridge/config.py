@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import regex
 import yaml
 from pydantic import (
     AfterValidator,
@@ -418,6 +419,9 @@ class SsoSettings(_Model):
     # Discourse's unicode_usernames, which `discourse setup` sets to match: forum names in the
     # member's script (true) or transliterated to ASCII (false).
     unicode_usernames: bool = True
+    # Discourse's allowed_unicode_username_characters (a regular expression; empty: every script),
+    # which setup sets to match; other characters are transliterated.
+    allowed_unicode_username_characters: str = Field("", max_length=1000)
     # Wiki group -> Discourse group (an existing, non-automatic group).
     discourse_groups: dict[str, str] = {}
     # true: send the full `groups` list (needs Discourse's discourse_connect_overrides_groups);
@@ -432,6 +436,17 @@ class SsoSettings(_Model):
     recheck_interval_hours: float = Field(24, ge=0)
     # Days a locked or blocked member's forum account is suspended for.
     suspend_days: int = Field(36500, ge=1)
+
+    @field_validator("allowed_unicode_username_characters")
+    @classmethod
+    def _allowlist(cls, value: str) -> str:
+        if re.match(r"^/.*/[imxo]*$", value):  # refused by Discourse's unicode_username_allowlist_validator.rb
+            raise ValueError("write the regular expression without surrounding slashes")
+        try:
+            regex.compile(value)
+        except regex.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _lengths(self) -> "SsoSettings":

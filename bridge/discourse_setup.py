@@ -7,7 +7,8 @@ What it makes true, in this order, each step only if it is not already so:
    (``discourse.connect_secret``) and ``enable_discourse_connect`` (last: Discourse refuses to
    enable it without a URL, lib/validators/enable_sso_validator.rb); and ``unicode_usernames`` as
    ``sso.unicode_usernames`` says, because the forum names logins carry are made for that
-   setting (sso/usernames.py): with it off, Discourse would turn محمد into "user1". Discourse
+   setting (sso/usernames.py): with it off, Discourse would turn محمد into "user1" (likewise
+   ``allowed_unicode_username_characters``, which a forum's locale may have filled). Discourse
    refuses to turn it on while the forum uses its internal letter avatars
    (lib/validators/unicode_username_validator.rb: external_system_avatars_url must be set);
    that refusal is reported as an error with Discourse's message.
@@ -124,6 +125,7 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
         ("discourse_connect_secret", d.connect_secret.get_secret_value(), True),
         ("enable_discourse_connect", True, False),
         ("unicode_usernames", settings.sso.unicode_usernames, False),
+        ("allowed_unicode_username_characters", settings.sso.allowed_unicode_username_characters, False),
     ]
     current = client.site_settings()
     written_secrets = []
@@ -137,7 +139,10 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
                                      f"rails r \"SiteSetting.{name} = ...\" (app.yml's run section)"))
             continue
         secret = secret or have.secret
-        same = _same_secret(have.value, want) if secret else have.value.strip().lower() == want.lower()
+        if secret:
+            same = _same_secret(have.value, want)
+        else:  # booleans in any case; text (a URL, a regular expression) exactly
+            same = have.value.strip().lower() == want if isinstance(value, bool) else have.value.strip() == want
         if same:
             report.items.append(Item("setting", name, "unchanged", "compared, not shown" if secret else want))
             continue

@@ -22,6 +22,14 @@ on and this module repairs a wiki name exactly as Discourse would (github.com/di
   1, 2, ...). app/models/user.rb: names are unique by ``normalize_username`` (NFC, then
   lower-case: the ``username_lower`` column), and ``reserved_username?`` refuses the site
   setting ``reserved_usernames`` (default list below; ``*`` is a wildcard) and ``here``.
+- ``allowed_unicode_username_characters`` (a regular expression; empty by default, but a forum
+  whose default locale is, say, German or Japanese gets ``[äöüßÄÖÜẞ]`` or
+  ``[\\p{Han}\\p{Katakana}\\p{Hiragana}]`` from config/site_settings.yml's locale_default): with
+  unicode on, every non-ASCII character must match it (UsernameValidator#username_char_allowed?);
+  the suggester's apply_allowlist turns a grapheme cluster without an allowed character into ``_``.
+  Here a cluster is kept only when each of its characters is allowed, so that the validator, which
+  looks at characters, accepts the result too, and one that is not is transliterated (José stays
+  readable as "Jose" on a forum that allows only German letters, where Discourse makes it "Jos").
 
 Where this module differs, it is on the safe side: with unicode off it transliterates with
 anyascii ("Əliyev" -> "Eliyev", "张伟" -> "ZhangWei") where Rails' table turns anything beyond
@@ -37,6 +45,7 @@ wiki name does, and two members never get the same one: the uniqueness check com
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -78,11 +87,24 @@ class Rules:
     max_length: int = 20
     unicode: bool = True  # Discourse's unicode_usernames
     reserved: tuple[str, ...] = DISCOURSE_RESERVED
+    allowed: str = ""  # Discourse's allowed_unicode_username_characters (used with unicode on)
 
     @classmethod
     def of(cls, sso) -> "Rules":
         """The rules `sso` (bridge.config.SsoSettings) describes."""
-        return cls(sso.username_min_length, sso.username_max_length, sso.unicode_usernames)
+        return cls(sso.username_min_length, sso.username_max_length, sso.unicode_usernames,
+                   allowed=sso.allowed_unicode_username_characters)
+
+    def allows(self, ch: str) -> bool:
+        """UsernameValidator.allowed_char? for one character (always true without an allowlist)."""
+        if not (self.unicode and self.allowed) or ch.isascii():
+            return True
+        return _allowlist(self.allowed).search(ch) is not None
+
+
+@functools.cache
+def _allowlist(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern)
 
 
 def normalize(name: str) -> str:
@@ -125,6 +147,8 @@ def problems(name: str, rules: Rules = Rules()) -> list[str]:
         found.append(f"longer than {rules.max_length}")
     if (UNICODE_INVALID_CHAR if rules.unicode else ASCII_INVALID_CHAR).search(name):
         found.append("a character that is not allowed")
+    elif not all(rules.allows(ch) for ch in name):
+        found.append("a character allowed_unicode_username_characters does not allow")
     if INVALID_LEADING.search(name):
         found.append("must begin with a letter, digit or _")
     if INVALID_TRAILING.search(name):
@@ -173,7 +197,11 @@ def sanitize(name: str, rules: Rules = Rules()) -> str:
             name = name.lower()
     else:
         name = transliterate(name)
-    name = (UNICODE_INVALID_CHAR if rules.unicode else ASCII_INVALID_CHAR).sub("_", name)
+    invalid = UNICODE_INVALID_CHAR if rules.unicode else ASCII_INVALID_CHAR
+    name = invalid.sub("_", name)
+    if rules.unicode and rules.allowed:
+        kept = (c if all(rules.allows(ch) for ch in c) else (transliterate(c) or "_") for c in clusters(name))
+        name = invalid.sub("_", "".join(kept))
     name = INVALID_LEADING.sub("", name)
     name = CONFUSING_EXTENSIONS.sub("_", name)
     name = INVALID_TRAILING.sub("", name)

@@ -261,7 +261,8 @@ def test_hidden_setting_is_reported_not_guessed(tmp_path):
     settings = stub_settings(tmp_path)
     stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
                       "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
-                      "unicode_usernames": SiteSetting("unicode_usernames", "true")})
+                      "unicode_usernames": SiteSetting("unicode_usernames", "true"),
+                      "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -275,7 +276,8 @@ def test_secret_that_cannot_be_read_back_is_said_so(tmp_path):
     stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
                       "discourse_connect_secret": masked,
                       "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
-                      "unicode_usernames": SiteSetting("unicode_usernames", "true")})
+                      "unicode_usernames": SiteSetting("unicode_usernames", "true"),
+                      "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -401,3 +403,18 @@ def test_a_forum_that_refuses_unicode_usernames_is_an_error(tmp_path, forum, bri
     assert "do not support Unicode usernames" in out
     assert forum.state()["site_settings"].get("unicode_usernames") in (None, False)
     assert lines(out)["setting enable_discourse_connect"] == "updated"  # the rest is still done
+
+
+def test_setup_clears_an_allowlist_the_forum_locale_filled_in(tmp_path, forum, bridge_endpoint):
+    """A forum installed in German has allowed_unicode_username_characters "[äöüßÄÖÜẞ]"
+    (config/site_settings.yml locale_default); the bridge's names are made for the configured one."""
+    forum.set_site_settings(allowed_unicode_username_characters="[äöüßÄÖÜẞ]")
+    path = write_config(tmp_path, forum, bridge_endpoint.url)
+    code, out = setup_cli(path)
+    assert code == 0, out
+    assert lines(out)["setting allowed_unicode_username_characters"] == "updated"
+    assert forum.state()["site_settings"]["allowed_unicode_username_characters"] == ""
+    with_sso(path, allowed_unicode_username_characters=r"[\p{Han}\p{Hiragana}]")
+    assert lines(setup_cli(path)[1])["setting allowed_unicode_username_characters"] == "updated"
+    assert forum.state()["site_settings"]["allowed_unicode_username_characters"] == r"[\p{Han}\p{Hiragana}]"
+    assert lines(setup_cli(path)[1])["setting allowed_unicode_username_characters"] == "unchanged"

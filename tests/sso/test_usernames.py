@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sso import usernames
 from sso.usernames import Rules
@@ -22,7 +23,7 @@ ON, OFF = Rules(unicode=True), Rules(unicode=False)
 
 
 def forum_settings(rules: Rules):
-    values = {**DEFAULT_SITE_SETTINGS, "unicode_usernames": rules.unicode,
+    values = {**DEFAULT_SITE_SETTINGS, "unicode_usernames": rules.unicode, "allowed_unicode_username_characters": rules.allowed,
               "min_username_length": rules.min_length, "max_username_length": rules.max_length}
     return values.get
 
@@ -115,6 +116,22 @@ def test_reserved_names_follow_the_site_setting():
     assert usernames.is_reserved("staff-alice", Rules(reserved=("staff*",)))
 
 
+# config/site_settings.yml locale_default of allowed_unicode_username_characters for de and ja
+GERMAN, JAPANESE = Rules(allowed="[äöüßÄÖÜẞ]"), Rules(allowed=r"[\p{Han}\p{Katakana}\p{Hiragana}]")
+
+
+@pytest.mark.parametrize("rules, wiki, forum", [
+    (GERMAN, "Jürgen Müller", "Jürgen_Müller"), (GERMAN, "Straße", "Straße"), (GERMAN, "Женя", "Zhenya"),
+    (GERMAN, "José Álvarez", "Jose_Alvarez"), (GERMAN, "田中", "TianZhong"),
+    (JAPANESE, "田中 太郎", "田中_太郎"), (JAPANESE, "さくら", "さくら"), (JAPANESE, "カタカナ", "カタカナ"),
+    (JAPANESE, "Müller", "Muller"), (JAPANESE, "Ελένη", "Eleni"),
+])
+def test_a_forum_allowlist_is_respected_and_the_rest_transliterated(rules, wiki, forum):
+    assert usernames.base_name(wiki, "42", rules) == forum
+    assert forum_accepts(forum, rules)
+    assert not forum_accepts("Женя", GERMAN) and not usernames.is_valid("Женя", GERMAN)
+
+
 def test_numbered_alternatives_stay_within_the_length():
     numbered = list(usernames.candidates("x" * 20, ON))
     assert numbered[1] == "x" * 19 + "1" and numbered[12] == "x" * 18 + "12"
@@ -165,3 +182,19 @@ def test_switching_unicode_off_gives_ascii_names_to_those_who_had_unicode_ones(e
     assert usernames.assign(engine, "22", "Ziko van Dijk", ON) == "Ziko_van_Dijk"
     assert usernames.assign(engine, "21", "Женя", OFF) == "Zhenya"
     assert usernames.assign(engine, "22", "Ziko van Dijk", OFF) == "Ziko_van_Dijk"  # still valid: kept
+
+
+# -- any wiki name at all --------------------------------------------------------------------------------
+WIKI_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WIKI_TEXT, st.booleans(), st.integers(1, 10), st.integers(0, 50), st.sampled_from(["", GERMAN.allowed,
+                                                                                          JAPANESE.allowed]))
+def test_any_wiki_name_maps_to_a_name_the_forum_accepts(wiki, unicode, lo, extra, allowed):
+    rules = Rules(min_length=lo, max_length=max(lo + extra, 3), unicode=unicode, allowed=allowed)
+    name = usernames.base_name(wiki, "1234", rules)
+    assert usernames.is_valid(name, rules), (wiki, name, usernames.problems(name, rules))
+    assert discourse.errors(name, forum_settings(rules)) == [], (wiki, name)
+    for numbered in list(usernames.candidates(name, rules))[1:12]:
+        assert discourse.errors(numbered, forum_settings(rules)) == [], (wiki, numbered)

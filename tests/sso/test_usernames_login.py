@@ -59,13 +59,13 @@ def forum_process():
         yield double
 
 
-def start(bridge_server, wm, engine, forum_process, *, bridge_unicode: bool, forum_unicode: bool):
+def start(bridge_server, wm, engine, forum_process, *, bridge_unicode: bool, forum_unicode: bool, allowed: str = ""):
     forum_process.reset()
     forum_process.enable_discourse_connect(bridge_server.url + "/sso/discourse", SECRET)
-    forum_process.set_site_settings(unicode_usernames=forum_unicode)
+    forum_process.set_site_settings(unicode_usernames=forum_unicode, allowed_unicode_username_characters=allowed)
     data = settings_data(bridge_server.url, wm, discourse_url=forum_process.url)
     data["discourse"]["api_key"] = forum_process.api_key
-    data["sso"] = {"unicode_usernames": bridge_unicode}
+    data["sso"] = {"unicode_usernames": bridge_unicode, "allowed_unicode_username_characters": allowed}
     bridge_server.target.app = create_app(config.parse(data, "<test>"), engine)
 
 
@@ -123,3 +123,17 @@ def test_a_forum_without_unicode_usernames_would_mangle_the_names(bridge_server,
     assert me["username"] != "Женя" and me["username"].startswith("user")
     [note] = [n for n in forum_process.notes() if n["kind"] == "username_changed"]
     assert "'Женя'" in note["message"] and "must only include" in note["message"]
+
+
+def test_a_forum_that_allows_only_some_letters_gets_them_and_the_rest_transliterated(
+        bridge_server, wm, engine, forum_process):
+    """A German-language forum: Discourse's locale default for allowed_unicode_username_characters."""
+    start(bridge_server, wm, engine, forum_process, bridge_unicode=True, forum_unicode=True, allowed="[äöüßÄÖÜẞ]")
+    try:
+        got = {name: log_in(forum_process, wm, name)["username"]
+               for name in ("Женя", "José Álvarez", "Zoë Ångström", "张伟", "Ziko van Dijk")}
+    finally:
+        bridge_server.target.app = None
+    assert got == {"Женя": "Zhenya", "José Álvarez": "Jose_Alvarez", "Zoë Ångström": "Zoe_Angström",
+                   "张伟": "ZhangWei", "Ziko van Dijk": "Ziko_van_Dijk"}
+    assert [n for n in forum_process.notes() if n["kind"] == "username_changed"] == []

@@ -108,10 +108,18 @@ def site_settings_update(store, auth, name, params):
 
 def _username_setting_error(store, name, value) -> str | None:
     """lib/validators/unicode_username_validator.rb (unicode usernames need external system
-    avatars: the internal letter avatars cannot draw them), min_ and max_username_length_validator.rb
+    avatars: the internal letter avatars cannot draw them), unicode_username_allowlist_validator.rb
+    (a regular expression), min_ and max_username_length_validator.rb
     (the range stays ordered and no existing username falls outside it)."""
     if name == "unicode_usernames" and value and not store.setting("external_system_avatars_url"):
         return "The internal system avatars do not support Unicode usernames."
+    if name == "allowed_unicode_username_characters" and value:  # unicode_username_allowlist_validator.rb
+        if usernames.regex.match(r"^/.*/[imxo]*$", value):
+            return "The regular expression must not be surrounded by slashes."
+        try:
+            usernames.regex.compile(value)
+        except usernames.regex.error as exc:
+            return f"The regular expression is invalid: {exc}"
     if name in ("min_username_length", "max_username_length"):
         lo = value if name == "min_username_length" else store.setting("min_username_length")
         hi = value if name == "max_username_length" else store.setting("max_username_length")
