@@ -289,8 +289,8 @@ def _handle(consumer: Consumer) -> Response:
     if consumer.site is None:
         fields = discourse_fields(account, username, sso)
         usernames.set_fields_hash(st.engine, account.sub, fields_digest(fields))
-    else:
-        fields = wordpress_fields(account, username, consumer.site, sso)
+    else:  # WordPress keeps logins ASCII (sanitize_user, strict): the forum name in Latin letters
+        fields = wordpress_fields(account, usernames.transliterate(username), consumer.site, sso)
     accounts.mark_platform(st.engine, account.sub, consumer.platform)
     payload, sig = discourse_connect.build_payload(
         {**fields, "nonce": req.nonce, "return_sso_url": req.return_sso_url}, consumer.secret)

@@ -196,6 +196,19 @@ def test_wordpress_site_gets_its_own_signed_answer(bridge, forum, wm, browser):
     assert browser.get(bridge.url + "/sso/wordpress/nope?sso=x&sig=y", timeout=30).status_code == 404
 
 
+def test_the_blog_gets_the_forum_name_in_latin_letters(bridge, forum, wm, browser):
+    """WordPress keeps user_login ASCII (sanitize_user, strict): it would make "Женя" an empty name."""
+    bridge.configure(wordpress=True)
+    forum_login(browser, forum, wm, "Женя")
+    assert current_user(browser, forum)["username"] == "Женя"
+    url = signed_request(bridge, return_sso_url="http://127.0.0.1:8081/wp-login.php?action=space-bridge-sso",
+                         secret=WP_SECRET, path="/sso/wordpress/blog")
+    location = browser.get(url, allow_redirects=False, timeout=30).headers["Location"]
+    fields = discourse_connect.read_payload(parse_qs(urlsplit(location).query)["sso"][0])
+    assert fields["username"] == "Zhenya"
+    assert fields["name"] == fields["custom.wiki_username"] == "Женя"
+
+
 # -- refusals: a clear page, nothing created ----------------------------------------------------------
 def test_forged_signature_is_refused(bridge, forum, wm, browser):
     url = signed_request(bridge)
