@@ -736,6 +736,7 @@ class DiscourseClient:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._categories: dict[str, Category] | None = None
+        self._user_ids: dict[str, int] = {}  # non-ASCII usernames -> id, for Api-User-Id
 
     def __repr__(self) -> str:
         return f"<DiscourseClient {self.url} as {self.api_username!r}>"
@@ -782,6 +783,20 @@ class DiscourseClient:
         finally:
             self._local.opts = saved
 
+    def _acting_as(self, username: str) -> dict[str, str]:
+        """The header naming the user a request acts as. Header values are bytes that Rack hands
+        over undecoded, so a username beyond ASCII (Discourse's unicode_usernames: محمد, Женя)
+        goes as its id in Api-User-Id, which lib/auth/default_current_user_provider.rb reads too
+        (the key must be one for all users, as acting as a member needs anyway)."""
+        if username.isascii():
+            return {"Api-Username": username}
+        uid = self._user_ids.get(username)
+        if uid is None:
+            with self._options():  # looked up as the API user
+                uid = int(self._api._get(f"/u/{quote(username, safe='')}.json")["user"]["id"])
+            self._user_ids[username] = uid
+        return {"Api-User-Id": str(uid)}
+
     def _call(self, verb: str, path: str, *, params=None, data=None, json=None, files=None, raw: bool = False):
         """Send one listed request (pacing, retries, typed errors); decoded JSON, or the
         response itself with `raw`."""
@@ -794,8 +809,8 @@ class DiscourseClient:
         name = route_for(verb, path)
         route = ROUTES[name]
         opts = self._opts()
-        headers = {"Api-Key": self._key.value, "Api-Username": opts.username or self.api_username,
-                   "Accept": "application/json"}
+        headers = {"Api-Key": self._key.value, "Accept": "application/json",
+                   **self._acting_as(opts.username or self.api_username)}
         where = f"Discourse {verb} {path} ({name})"
         url = self.url + path
 

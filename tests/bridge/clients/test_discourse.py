@@ -155,6 +155,21 @@ def test_topic_created_as_its_author_with_a_global_key(forum):
     assert forum.violations() == []
 
 
+def test_a_member_with_a_name_in_another_script_posts_as_themself(forum):
+    """Header values cannot carry محمد or Женя: the client names such a member by id."""
+    global_key = forum.create_api_key(all_users=True)
+    with client_for(forum, api_key=global_key) as client:
+        enable_connect(client)
+        client.set_site_setting("unicode_usernames", True)
+        for n, name in enumerate(("Женя", "محمد", "José")):
+            author = client.sync_sso(f"wm-8{n}", f"member{n}@example.org", username=name, name=name)
+            assert author.username == name
+            post = client.create_topic(f"A topic written by member number {n}", BODY, username=name)
+            assert post.username == name
+            assert client.create_reply(post.topic_id, REPLY, username=name).username == name
+    assert forum.violations() == []
+
+
 def test_users_site_settings_and_web_hooks(forum):
     with client_for(forum) as client:
         enable_connect(client)
