@@ -10,10 +10,15 @@ Each request is signed with the site's DiscourseConnect secret (``wordpress.site
 the mu-plugin's ``SPACE_BRIDGE_SSO_SECRET``), domain-separated from the handshake's signatures:
 
     X-Space-Bridge-Timestamp: <unix seconds>
-    X-Space-Bridge-Signature: hex HMAC-SHA256(secret, "space-bridge-rest-v1\\n{ts}\\n{METHOD}\\n{route}\\n{body}")
+    X-Space-Bridge-Nonce: <32 hex digits, new for every request>
+    X-Space-Bridge-Signature: hex HMAC-SHA256(secret,
+        "space-bridge-rest-v2\n{ts}\n{nonce}\n{METHOD}\n{route}[?{query}]\n{body}")
 
-``route`` is the REST route (``/space-bridge/v1/logout``), ``body`` the raw JSON body. The
-plugin refuses a timestamp more than 300 s away and a signature it has already accepted.
+``route`` is the REST route (``/space-bridge/v1/logout``) followed by ``?`` and the query string
+exactly as sent when there is one; ``body`` the raw JSON body, from which alone the plugin reads
+the parameters. A signature made for one method, route, query or body fails on any other. The
+plugin refuses a timestamp more than 300 s away and records each nonce with one INSERT that
+fails for a nonce already seen, so a request is accepted once even when replayed concurrently.
 
 The external_id is the member's Wikimedia `sub` (what the bridge's DiscourseConnect answer
 carries as ``external_id``).
@@ -27,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +45,7 @@ from bridge.outbox import Job, PermanentFailure, RetryLater
 log = structlog.get_logger(__name__)
 
 NAMESPACE = "/space-bridge/v1"
-CONTEXT = "space-bridge-rest-v1"
+CONTEXT = "space-bridge-rest-v2"
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -51,11 +57,23 @@ class WordPressSSOError(Exception):
         self.status = status
 
 
-def signature(secret: str, timestamp: int | str, method: str, route: str, body: bytes | str) -> str:
+def signature(secret: str, timestamp: int | str, method: str, target: str, body: bytes | str, nonce: str) -> str:
+    """The mu-plugin's request signature; `target` is the route with "?query" when there is one."""
     if isinstance(body, str):
         body = body.encode()
-    message = f"{CONTEXT}\n{timestamp}\n{method.upper()}\n{route}\n".encode() + body
+    message = f"{CONTEXT}\n{timestamp}\n{nonce}\n{method.upper()}\n{target}\n".encode() + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, method: str, target: str, body: bytes, *, now: float | None = None,
+                   nonce: str | None = None) -> dict[str, str]:
+    """The headers of one signed request (a fresh nonce unless one is given)."""
+    ts = int(now if now is not None else time.time())
+    nonce = nonce or secrets.token_hex(16)
+    return {"Content-Type": "application/json",
+            "X-Space-Bridge-Timestamp": str(ts),
+            "X-Space-Bridge-Nonce": nonce,
+            "X-Space-Bridge-Signature": signature(secret, ts, method, target, body, nonce)}
 
 
 def call(site_url: str, secret: str, name: str, fields: Mapping[str, Any], *,
@@ -64,13 +82,10 @@ def call(site_url: str, secret: str, name: str, fields: Mapping[str, Any], *,
     """POST a signed request to the mu-plugin route `name`; the JSON answer, or WordPressSSOError."""
     route = f"{NAMESPACE}/{name}"
     body = json.dumps(dict(fields), separators=(",", ":")).encode()
-    ts = int(now if now is not None else time.time())
-    headers = {"Content-Type": "application/json",
-               "X-Space-Bridge-Timestamp": str(ts),
-               "X-Space-Bridge-Signature": signature(secret, ts, "POST", route, body)}
+    headers = signed_headers(secret, "POST", route, body, now=now)
     url = str(site_url).rstrip("/") + "/wp-json" + route
     try:
-        resp = (session or requests).post(url, data=body, headers=headers, timeout=timeout)
+        resp = (session or requests).post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise WordPressSSOError(f"{url}: {type(exc).__name__}") from exc
     try:

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from bridge import platforms, store
+from bridge import platforms
 from bridge.clients.discourse import (
     DiscourseAuthError,
     DiscourseClient,
@@ -49,7 +49,7 @@ from bridge.clients.discourse import (
 from bridge.clients.wordpress import Post, PostNotFound, WordPressClient, WordPressError
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
-from bridge.store import accounts, mirror_topics, reader, utcnow
+from bridge.store import accounts, mirror_topics, reader, sso_members, utcnow
 from sync import render
 from sync.relay import emit as relay_emit
 
@@ -279,28 +279,22 @@ class Mirror:
 
     # -- helpers ------------------------------------------------------------------------------
     def _author(self, site: WordPressSite, post: Post) -> str | None:
-        """The author's forum username when the author logged in through Wikimedia (a row in
-        sso_members); else the site's `mirror_as`, else `mirror.username` (None: the API user).
+        """The forum username of the member the post's author is linked to; else the site's
+        `mirror_as`, else `mirror.username` (None: the API user).
 
-        WordPress shows such an author (sso.php) under their real name or, without one, their
-        forum username; both are looked up, and a name that matches several members matches none.
+        The link is the external_id a DiscourseConnect login stored on the author's WordPress
+        account, which the mu-plugin reports from the server (`Author.external_id`), looked up
+        in sso_members by `sub`. Never a name: display names, nicknames and real names are
+        chosen by their owners, so matching them would let anyone post as anyone.
         """
         fallback = site.mirror_as or self.settings.mirror.username
-        name = (post.author.name or "").strip()
-        members = store.metadata.tables.get("sso_members")
-        if not self.settings.mirror.post_as_author or not name or members is None:
+        sub = post.author.external_id if post.author else None
+        if not self.settings.mirror.post_as_author or not sub:
             return fallback
         with reader(self.engine) as conn:
-            direct = conn.execute(sa.select(members.c.username).where(members.c.username_lower == name.lower())).scalar()
-            if direct:
-                return direct
-            subs = conn.execute(sa.select(accounts.c.sub).where(
-                sa.or_(accounts.c.realname == name, accounts.c.username == name)).limit(2)).scalars().all()
-            if len(subs) == 1:
-                found = conn.execute(sa.select(members.c.username).where(members.c.sub == subs[0])).scalar()
-                if found:
-                    return found
-        return fallback
+            found = conn.execute(sa.select(sso_members.c.username).where(sso_members.c.sub == sub)).scalar()
+            blocked = conn.execute(sa.select(accounts.c.blocked).where(accounts.c.sub == sub)).scalar()
+        return found if found and not blocked else fallback
 
     def _insert(self, site: WordPressSite, post: Post, eid: str, topic_id: int, topic_url: str, title: str,
                 fingerprint: str, listed: bool, note: str | None):

@@ -159,10 +159,19 @@ class BridgeMetaUnavailable(WordPressError):
 
 @dataclass(frozen=True)
 class Author:
-    """A post's author: WordPress user id and display name (None if the API hid it)."""
+    """A post's author: WordPress user id and display name (None if the API hid it).
+
+    ``external_id``: the Wikimedia account (DiscourseConnect ``external_id``, the member's
+    ``sub``) linked to the author's WordPress account, as the mu-plugin computes it on the server
+    from the author's user meta (REST field ``space_bridge_author_external_id``, XML-RPC
+    ``space_bridge.author_external_id``); None when the author is not linked or the plugin does
+    not say. Unlike the display name, no author can set it, so it is the only thing that may tie
+    a post to a member.
+    """
 
     id: int
     name: str | None = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -319,6 +328,14 @@ def _split_terms(terms: Iterable[Mapping[str, Any]]) -> tuple[list[tuple[str, st
         elif term["taxonomy"] == "language" and language is None:
             language = term["slug"]
     return categories, tags, language
+
+
+def _external_id(value: Any) -> str | None:
+    """The mu-plugin's author external_id: a non-empty string of at most 64 characters
+    (the bridge's `sub` column), anything else (null, "", a number) is no link."""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.strip() == value:
+        return value
+    return None
 
 
 def _plain_title(rendered: str) -> str:
@@ -666,7 +683,7 @@ class _RestBackend:
             category_names=cat_names,
             tags=tag_slugs,
             tag_names=tag_names,
-            author=Author(int(data["author"]), author_name),
+            author=Author(int(data["author"]), author_name, _external_id(data.get("space_bridge_author_external_id"))),
             permalink=data["link"],
             modified=datetime.fromisoformat(data["modified_gmt"]).replace(tzinfo=timezone.utc),
             language=language,
@@ -936,12 +953,12 @@ class _XmlRpcBackend:
 
     # -- parsing ---------------------------------------------------------------------------
 
-    def _author(self, user_id: int) -> Author:
+    def _author(self, user_id: int, external_id: str | None = None) -> Author:
         if user_id not in self._authors:
             # wp.getAuthors needs only edit_posts (wp.getUser needs edit_user on that user).
             for user in self._call(wordpress_xmlrpc.methods.users.GetAuthors()) or ():
                 self._authors[int(user["user_id"])] = user["display_name"]
-        return Author(user_id, self._authors.get(user_id))
+        return Author(user_id, self._authors.get(user_id), external_id)
 
     def _post(self, data: dict[str, Any]) -> Post:
         extra = data.get("space_bridge")
@@ -966,7 +983,7 @@ class _XmlRpcBackend:
             category_names=cat_names,
             tags=tag_slugs,
             tag_names=tag_names,
-            author=self._author(int(data["post_author"])),
+            author=self._author(int(data["post_author"]), _external_id(extra.get("author_external_id"))),
             permalink=data["link"],
             modified=_parse_xmlrpc_date(data["post_modified_gmt"]),
             language=language,

@@ -16,7 +16,8 @@
  *                                    and excerpt that the REST API returns, and the real status.
  *   3. Wikimedia login (SSO)       - space-bridge/sso.php: "Log in with your Wikimedia account"
  *                                    (DiscourseConnect client of the bridge), single log-out and
- *                                    demotion over signed REST routes. Constants: see that file.
+ *                                    demotion over signed REST routes, and the author's linked
+ *                                    Wikimedia account the mirror posts as. Constants: see that file.
  *
  * The Python side is bridge/clients/wordpress.py; META_FIELDS there must list the same keys
  * as meta_fields() here.
@@ -163,6 +164,8 @@ function xmlrpc_rendered_fields( $_post, $post ) {
 		'title'   => $title,
 		'content' => $content,
 		'excerpt' => $excerpt,
+		// The author's linked Wikimedia account, computed here (space-bridge/sso.php).
+		'author_external_id' => (string) \SpaceBridge\SSO\post_author_external_id( $wp_post ),
 	);
 
 	$GLOBALS['post'] = $previous;

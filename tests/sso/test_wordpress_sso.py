@@ -6,10 +6,13 @@ answer, so each refusal can be provoked precisely."""
 from __future__ import annotations
 
 import html
+import json
 import re
+import threading
 import time
 import types
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -274,28 +277,121 @@ def test_rest_logout_destroys_every_session_of_the_member(wp):
     assert wordpress_accounts.logout(site(wp), "no-such-member")["found"] is False
 
 
-def test_rest_refuses_a_bad_signature_a_stale_timestamp_and_a_replay(wp):
+def test_rest_refuses_a_bad_signature_and_a_stale_timestamp(wp):
     with pytest.raises(WordPressSSOError) as bad:
         wordpress_accounts.logout(site(wp, "wrong-secret-0123456789"), "1")
     assert bad.value.status == 401
     with pytest.raises(WordPressSSOError) as stale:
         wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=time.time() - 3600)
     assert stale.value.status == 401
-    now = time.time()
-    wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=now)
-    # the very same request again (same timestamp, body and so signature)
-    route = "/space-bridge/v1/logout"
+
+
+def signed_post(wp, route: str, body: bytes, *, signed_route: str | None = None, query: str = "",
+                signed_query: str | None = None, signed_body: bytes | None = None, nonce: str | None = None,
+                content_type: str = "application/json", headers: dict | None = None) -> requests.Response:
+    """POST `body` to `route`?`query`, signed as if for the signed_* values (default: the sent ones)."""
+    target = (signed_route or route) + (f"?{q}" if (q := query if signed_query is None else signed_query) else "")
+    headers = headers or wordpress_accounts.signed_headers(
+        SECRET, "POST", target, body if signed_body is None else signed_body, nonce=nonce)
+    url = f"{wp.url}/wp-json{route}" + (f"?{query}" if query else "")
+    return requests.post(url, data=body, timeout=20, headers={**headers, "Content-Type": content_type})
+
+
+def editor(wp) -> dict:
+    fields = member(groups="space-editors")
+    login(wp, fields)
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+    return fields
+
+
+def test_rest_a_signed_request_is_accepted_once(wp):
+    body = b'{"external_id":"no-such-member"}'
+    headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+    first = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
+    assert first.status_code == 200 and first.json() == {"found": False}
+    again = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
+    assert again.status_code == 401 and again.json()["code"] == "space_bridge_replay"
+    # the nonce, not only the signature, is spent: re-signed with a new timestamp it is still refused
+    nonce = headers["X-Space-Bridge-Nonce"]
+    resigned = signed_post(wp, "/space-bridge/v1/logout", body, nonce=nonce)
+    assert resigned.status_code == 401 and resigned.json()["code"] == "space_bridge_replay"
+
+
+def test_rest_a_request_without_a_nonce_is_refused(wp):
     body = b'{"external_id":"1"}'
-    ts = int(now)
-    r = requests.post(f"{wp.url}/wp-json{route}", data=body, timeout=20, headers={
-        "Content-Type": "application/json", "X-Space-Bridge-Timestamp": str(ts),
-        "X-Space-Bridge-Signature": wordpress_accounts.signature(SECRET, ts, "POST", route, body)})
-    assert r.status_code == 401 and r.json()["code"] == "space_bridge_replay"
-    # a signature for another route does not open this one
-    r = requests.post(f"{wp.url}/wp-json/space-bridge/v1/demote", data=body, timeout=20, headers={
-        "Content-Type": "application/json", "X-Space-Bridge-Timestamp": str(ts),
-        "X-Space-Bridge-Signature": wordpress_accounts.signature(SECRET, ts, "POST", route, body)})
-    assert r.status_code == 401
+    headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+    del headers["X-Space-Bridge-Nonce"]
+    r = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
+    assert r.status_code == 401 and r.json()["code"] == "space_bridge_nonce"
+
+
+def test_rest_a_signature_for_logout_does_not_open_demote(wp):
+    fields = editor(wp)
+    body = json.dumps({"external_id": fields["external_id"], "role": ""}).encode()
+    r = signed_post(wp, "/space-bridge/v1/demote", body, signed_route="/space-bridge/v1/logout")
+    assert r.status_code == 401 and r.json()["code"] == "space_bridge_signature"
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+
+
+def test_rest_query_parameters_outside_the_signature_are_refused_and_signed_ones_ignored(wp):
+    fields = editor(wp)
+    body = json.dumps({"external_id": fields["external_id"]}).encode()  # no role: the default, none
+    r = signed_post(wp, "/space-bridge/v1/demote", body, query="role=author", signed_query="")
+    assert r.status_code == 401 and r.json()["code"] == "space_bridge_signature"
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+    # covered by the signature, the query still says nothing: parameters come from the JSON body
+    r = signed_post(wp, "/space-bridge/v1/demote", body, query="role=author&external_id=other")
+    assert r.status_code == 200 and r.json()["found"] is True
+    assert wp_user(wp, fields["email"])["roles"] == []
+
+
+def test_rest_form_fields_are_not_parameters(wp):
+    fields = editor(wp)
+    body = f"external_id={fields['external_id']}&role=author".encode()
+    r = signed_post(wp, "/space-bridge/v1/demote", body, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 400 and r.json()["code"] == "space_bridge_body"
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+
+
+def test_rest_a_body_changed_after_signing_is_refused(wp):
+    fields = editor(wp)
+    signed = json.dumps({"external_id": fields["external_id"], "role": "author"}).encode()
+    sent = json.dumps({"external_id": fields["external_id"], "role": ""}).encode()
+    r = signed_post(wp, "/space-bridge/v1/demote", sent, signed_body=signed)
+    assert r.status_code == 401 and r.json()["code"] == "space_bridge_signature"
+    assert wp_user(wp, fields["email"])["roles"] == ["editor"]
+
+
+def test_rest_concurrent_twins_of_one_request_succeed_once(wp):
+    body = b'{"external_id":"no-such-member"}'
+    for _ in range(3):
+        headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+        gate = threading.Barrier(6)
+
+        def send(_):
+            gate.wait()
+            return signed_post(wp, "/space-bridge/v1/logout", body, headers=headers).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            codes = sorted(pool.map(send, range(6)))
+        assert codes == [200] + [401] * 5, codes
+
+
+def test_a_member_cannot_link_their_own_account_through_the_rest_api(wp):
+    fields, victim = member(), member()
+    login(wp, fields)
+    u = wp_user(wp, fields["email"])
+    wp.admin.s.post(f"{wp.url}/wp-json/wp/v2/users/{u['id']}", json={"roles": ["author"]}, timeout=20).raise_for_status()
+    r = wp.admin.s.post(f"{wp.url}/wp-json/wp/v2/users/{u['id']}/application-passwords", json={"name": "t"}, timeout=20)
+    r.raise_for_status()
+    own = requests.Session()
+    own.auth = (wp.admin.get(u["id"])["username"], r.json()["password"])
+    r = own.post(f"{wp.url}/wp-json/wp/v2/users/me", json={
+        "meta": {"space_bridge_external_id": victim["external_id"]},
+        "space_bridge_external_id": victim["external_id"]}, timeout=20)
+    assert r.status_code in (200, 400), r.text
+    assert user_meta_external_id(wp.stack, u["id"]) == fields["external_id"]
+    assert "space_bridge_external_id" not in (r.json().get("meta") or {})
 
 
 def test_demote_job_removes_the_role_and_logs_the_member_out(wp):

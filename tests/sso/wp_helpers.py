@@ -4,7 +4,9 @@
 - `answer(return_url, fields, secret)`: the signed answer URL a provider redirects to;
 - `sso_override(constants)`: write /etc/wordpress/space-bridge-sso.php (the constants the dev
   config includes first) for a block, and remove it afterwards;
-- `WpAdmin`: the admin's REST client (Application Password) to create/inspect/delete users.
+- `WpAdmin`: the admin's REST client (Application Password) to create/inspect/delete users;
+- `sso_login(wp_url, secret, fields)`: a browser logged in through the plugin's Wikimedia login,
+  the provider's answer being `fields` (external_id, email, username, name, ...).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def sso_override(constants: dict):
 class WpAdmin:
     def __init__(self, stack: dict):
         wp = stack["wordpress"]
+        self.stack = stack
         self.url = wp["url"]
         self.s = requests.Session()
         self.s.auth = (wp["admin_user"], wp["app_password"])
@@ -113,6 +116,17 @@ class WpAdmin:
         for uid in self.created:
             self.delete(uid)
         self.created.clear()
+
+
+def sso_login(wp_url: str, secret: str, fields: dict) -> requests.Session:
+    browser = requests.Session()
+    r = browser.get(f"{wp_url}/wp-login.php", params={"action": "space-bridge-login"}, allow_redirects=False, timeout=20)
+    assert r.status_code == 302, r.text[:300]
+    request = consumer_request(r.headers["Location"], secret)
+    r = browser.get(answer(request["return_sso_url"], {"nonce": request["nonce"], **fields}, secret),
+                    allow_redirects=False, timeout=20)
+    assert r.status_code == 302 and "space_bridge_error" not in r.headers["Location"], r.headers.get("Location")
+    return browser
 
 
 def logged_in(session: requests.Session, wp_url: str) -> bool:

@@ -47,10 +47,15 @@
  * site's administrators are managed in WordPress. The demotion route (a locked member) does
  * apply to administrators linked to a Wikimedia account.
  *
- * REST routes (namespace space-bridge/v1), signed by the bridge (see verify_signed_request):
+ * REST routes (namespace space-bridge/v1), signed by the bridge (see verify_signed_request:
+ * method, route, query and body signed, a single-use nonce, parameters from the JSON body only):
  *   POST /logout {"external_id"}            destroys every session of that user
  *   POST /demote {"external_id","role"?}    role "" (none, the default) or the given role,
  *                                           and destroys every session
+ *
+ * The mirror learns whether a post's author is linked to a member from a field computed here
+ * (post_author_external_id: REST `space_bridge_author_external_id`, XML-RPC
+ * `space_bridge.author_external_id`), never from a name the author can choose.
  */
 
 namespace SpaceBridge\SSO;
@@ -66,7 +71,7 @@ const ACTION_START     = 'space-bridge-login';
 const ACTION_RETURN    = 'space-bridge-sso';
 const REST_NAMESPACE   = 'space-bridge/v1';
 const REST_WINDOW      = 300;
-const REST_CONTEXT     = 'space-bridge-rest-v1';
+const REST_CONTEXT     = 'space-bridge-rest-v2';
 
 function enabled() {
 	return defined( 'SPACE_BRIDGE_SSO_URL' ) && SPACE_BRIDGE_SSO_URL
@@ -346,6 +351,78 @@ function apply_roles( \WP_User $user, array $payload ) {
 	}
 }
 
+/* -- the author's Wikimedia account, for the bridge's mirror ---------------------------------- */
+
+/**
+ * The mirror posts a blog post's forum topic as its author only when the author's WordPress
+ * account is linked to a member: the external_id that a DiscourseConnect login stored (or an
+ * administrator set). It learns that id from here, computed on the server from the author's
+ * user meta, so nothing an author can edit (display name, nickname, post fields, their own
+ * profile) changes it:
+ *
+ *   - REST: the read-only post field `space_bridge_author_external_id` (no update callback, so a
+ *     value sent with a post is dropped);
+ *   - XML-RPC: `author_external_id` in the `space_bridge` struct of wp.getPost(s) (../space-bridge.php).
+ *
+ * Only users who may edit the post (the bridge's editor account, the author) see it; others get
+ * null. An id that more than one user carries (a mistaken manual link) is withheld: it names no
+ * one for certain.
+ *
+ * The user meta itself is registered with an auth_callback that refuses everyone and without
+ * show_in_rest, so no REST request, and no code that checks the edit_user_meta capability,
+ * lets a user write it; only this plugin's login and a site administrator's `wp user meta` do.
+ */
+function post_author_external_id( $post ) {
+	$post = get_post( $post );
+	if ( ! $post || ! current_user_can( 'edit_post', $post->ID ) ) {
+		return null;
+	}
+	$external_id = get_user_meta( (int) $post->post_author, META_EXTERNAL_ID, true );
+	if ( ! is_string( $external_id ) || '' === $external_id ) {
+		return null;
+	}
+	$user = find_user( $external_id );
+	return $user && (int) $user->ID === (int) $post->post_author ? $external_id : null;
+}
+
+function rest_author_external_id( $data ) {
+	return post_author_external_id( isset( $data['id'] ) ? (int) $data['id'] : 0 );
+}
+
+function register_user_meta() {
+	register_meta(
+		'user',
+		META_EXTERNAL_ID,
+		array(
+			'type'          => 'string',
+			'single'        => true,
+			'show_in_rest'  => false,
+			'auth_callback' => '__return_false',
+		)
+	);
+}
+add_action( 'init', __NAMESPACE__ . '\\register_user_meta' );
+
+function register_author_field() {
+	$post_types = function_exists( '\\SpaceBridge\\post_types' ) ? \SpaceBridge\post_types() : array( 'post' );
+	foreach ( $post_types as $post_type ) {
+		register_rest_field(
+			$post_type,
+			'space_bridge_author_external_id',
+			array(
+				'get_callback' => __NAMESPACE__ . '\\rest_author_external_id',
+				'schema'       => array(
+					'description' => 'The Wikimedia account (DiscourseConnect external_id) linked to the author; null when none or not visible to you.',
+					'type'        => array( 'string', 'null' ),
+					'context'     => array( 'view', 'edit' ),
+					'readonly'    => true,
+				),
+			)
+		);
+	}
+}
+add_action( 'rest_api_init', __NAMESPACE__ . '\\register_author_field' );
+
 /* -- errors on wp-login.php ---------------------------------------------------------------- */
 
 function messages() {
@@ -441,10 +518,24 @@ add_filter( 'allowed_redirect_hosts', __NAMESPACE__ . '\\allowed_hosts' );
 /* -- signed REST routes for the bridge ------------------------------------------------------ */
 
 /**
- * Headers X-Space-Bridge-Timestamp (Unix seconds) and X-Space-Bridge-Signature (hex
- * HMAC-SHA256 with SPACE_BRIDGE_SSO_SECRET of "space-bridge-rest-v1\n{timestamp}\n{METHOD}\n
- * {route}\n{raw body}"). The timestamp must be within REST_WINDOW seconds of now, and a
- * signature is accepted once (kept as a transient for the window).
+ * Headers X-Space-Bridge-Timestamp (Unix seconds), X-Space-Bridge-Nonce (16 to 64 characters of
+ * [A-Za-z0-9_-], new for every request) and X-Space-Bridge-Signature: hex HMAC-SHA256 with
+ * SPACE_BRIDGE_SSO_SECRET of
+ *
+ *   "space-bridge-rest-v2\n{timestamp}\n{nonce}\n{METHOD}\n{target}\n{raw body}"
+ *
+ * where target is the REST route followed by "?" and the request's query string exactly as sent
+ * when there is one (a `rest_route` pair, the other way of naming the route, left out). The route
+ * is what WordPress dispatches on, the same through /wp-json/ and ?rest_route=; a signature for
+ * one route, method, query or body is worth nothing for another.
+ *
+ * The timestamp must be within REST_WINDOW seconds of now. The nonce is used once: it is
+ * recorded by a single INSERT that the options table's unique option_name refuses a second time,
+ * so of two requests racing with the same nonce exactly one gets in (no read-then-write).
+ * Records older than twice the window are deleted as new ones come in.
+ *
+ * The routes read their parameters from the signed JSON body only (get_json_params(), never
+ * get_param(), which would also take unsigned query and form fields).
  *
  * @return true|\WP_Error
  */
@@ -452,34 +543,88 @@ function verify_signed_request( \WP_REST_Request $request ) {
 	if ( ! enabled() ) {
 		return new \WP_Error( 'space_bridge_disabled', 'Space bridge SSO is not configured.', array( 'status' => 503 ) );
 	}
-	$ts  = (string) $request->get_header( 'x_space_bridge_timestamp' );
-	$sig = strtolower( (string) $request->get_header( 'x_space_bridge_signature' ) );
-	if ( ! ctype_digit( $ts ) || abs( time() - (int) $ts ) > REST_WINDOW ) {
-		return new \WP_Error( 'space_bridge_stale', 'Missing or stale timestamp.', array( 'status' => 401 ) );
+	$ts    = (string) $request->get_header( 'x_space_bridge_timestamp' );
+	$nonce = (string) $request->get_header( 'x_space_bridge_nonce' );
+	$sig   = strtolower( (string) $request->get_header( 'x_space_bridge_signature' ) );
+	if ( ! preg_match( '/^[0-9]{1,12}$/D', $ts ) || abs( time() - (int) $ts ) > REST_WINDOW ) {
+		return new \WP_Error( 'space_bridge_stale', 'Missing or stale X-Space-Bridge-Timestamp.', array( 'status' => 401 ) );
 	}
-	$message  = REST_CONTEXT . "\n" . $ts . "\n" . strtoupper( $request->get_method() ) . "\n" . $request->get_route() . "\n" . $request->get_body();
+	if ( ! preg_match( '/^[A-Za-z0-9_-]{16,64}$/D', $nonce ) ) {
+		return new \WP_Error( 'space_bridge_nonce', 'Missing or malformed X-Space-Bridge-Nonce.', array( 'status' => 401 ) );
+	}
+	$message  = REST_CONTEXT . "\n" . $ts . "\n" . $nonce . "\n" . strtoupper( $request->get_method() ) . "\n"
+		. signed_target( $request ) . "\n" . $request->get_body();
 	$expected = hash_hmac( 'sha256', $message, secret() );
 	if ( '' === $sig || ! hash_equals( $expected, $sig ) ) {
 		return new \WP_Error( 'space_bridge_signature', 'Bad signature.', array( 'status' => 401 ) );
 	}
-	$seen = 'space_bridge_rest_' . substr( $sig, 0, 40 );
-	if ( get_transient( $seen ) ) {
+	if ( ! claim_nonce( $nonce ) ) {
 		return new \WP_Error( 'space_bridge_replay', 'Request already seen.', array( 'status' => 401 ) );
 	}
-	set_transient( $seen, 1, 2 * REST_WINDOW );
 	return true;
 }
 
-function rest_user( \WP_REST_Request $request ) {
-	$external_id = $request->get_param( 'external_id' );
-	if ( ! is_scalar( $external_id ) || '' === (string) $external_id ) {
-		return new \WP_Error( 'space_bridge_external_id', 'external_id is required.', array( 'status' => 400 ) );
+/** The route and, when there is one, "?" and the query string as sent (without rest_route). */
+function signed_target( \WP_REST_Request $request ) {
+	$query = isset( $_SERVER['QUERY_STRING'] ) && is_string( $_SERVER['QUERY_STRING'] ) ? $_SERVER['QUERY_STRING'] : ''; // phpcs:ignore
+	$pairs = array();
+	foreach ( explode( '&', $query ) as $pair ) {
+		$name = urldecode( explode( '=', $pair, 2 )[0] );
+		if ( '' !== $pair && 'rest_route' !== $name ) {
+			$pairs[] = $pair;
+		}
 	}
-	return find_user( (string) $external_id );
+	return $request->get_route() . ( $pairs ? '?' . implode( '&', $pairs ) : '' );
+}
+
+/**
+ * Record a nonce; false when it was recorded before. One INSERT IGNORE into the options table,
+ * whose option_name is a unique key: MariaDB inserts the row for exactly one of any number of
+ * concurrent requests (add_option() would not do: it reads first, and its INSERT ... ON
+ * DUPLICATE KEY UPDATE succeeds again for a changed value, wp-includes/option.php).
+ */
+function claim_nonce( $nonce ) {
+	global $wpdb;
+	$prefix = 'space_bridge_rest_nonce_';
+	$now    = time();
+	$wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		$wpdb->prepare(
+			"DELETE FROM {$wpdb->options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %d",
+			$wpdb->esc_like( $prefix ) . '%',
+			$now
+		)
+	);
+	$inserted = $wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		$wpdb->prepare(
+			"INSERT IGNORE INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+			$prefix . hash( 'sha256', $nonce ),
+			(string) ( $now + 2 * REST_WINDOW )
+		)
+	);
+	return 1 === $inserted;
+}
+
+/** The signed JSON body's fields, or a WP_Error when the body is not a JSON object. */
+function signed_fields( \WP_REST_Request $request ) {
+	$fields = $request->get_json_params();
+	if ( ! is_array( $fields ) || ( $fields && array_keys( $fields ) === range( 0, count( $fields ) - 1 ) ) ) {
+		return new \WP_Error( 'space_bridge_body', 'The body must be a JSON object (Content-Type: application/json).', array( 'status' => 400 ) );
+	}
+	return $fields;
+}
+
+/** @return \WP_User|null|\WP_Error */
+function rest_user( array $fields ) {
+	$external_id = isset( $fields['external_id'] ) ? $fields['external_id'] : null;
+	if ( ! is_string( $external_id ) || '' === $external_id ) {
+		return new \WP_Error( 'space_bridge_external_id', 'external_id (a non-empty string) is required.', array( 'status' => 400 ) );
+	}
+	return find_user( $external_id );
 }
 
 function rest_logout( \WP_REST_Request $request ) {
-	$user = rest_user( $request );
+	$fields = signed_fields( $request );
+	$user   = is_wp_error( $fields ) ? $fields : rest_user( $fields );
 	if ( is_wp_error( $user ) ) {
 		return $user;
 	}
@@ -491,16 +636,16 @@ function rest_logout( \WP_REST_Request $request ) {
 }
 
 function rest_demote( \WP_REST_Request $request ) {
-	$user = rest_user( $request );
+	$fields = signed_fields( $request );
+	$user   = is_wp_error( $fields ) ? $fields : rest_user( $fields );
 	if ( is_wp_error( $user ) ) {
 		return $user;
 	}
 	if ( ! $user ) {
 		return array( 'found' => false );
 	}
-	$role = $request->get_param( 'role' );
-	$role = is_string( $role ) ? $role : '';
-	if ( '' !== $role && ( 'administrator' === $role || ! wp_roles()->is_role( $role ) ) ) {
+	$role = isset( $fields['role'] ) ? $fields['role'] : '';
+	if ( ! is_string( $role ) || ( '' !== $role && ( 'administrator' === $role || ! wp_roles()->is_role( $role ) ) ) ) {
 		return new \WP_Error( 'space_bridge_role', 'Unknown role.', array( 'status' => 400 ) );
 	}
 	$user->set_role( $role );
