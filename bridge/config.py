@@ -319,7 +319,8 @@ class MirrorSettings(_Model):
     username: str | None = Field(None, description="Discourse user topics are created as (default: "
                                  "discourse.api_username)")
     post_as_author: bool = Field(True, description="create the topic as its author's forum account when the "
-                                 "author logged in through Wikimedia (accounts table)")
+                                 "author's blog account is linked to a member by a Wikimedia login "
+                                 "(external id, never a name)")
     relist_embedded: bool = Field(True, description="list a new topic Discourse left unlisted (embed_unlisted)")
     latest_replies: int = Field(5, ge=0, le=20, description="replies shown under the post")
     reply_excerpt_chars: int = Field(300, ge=20, le=2000, description="length of each reply's excerpt")

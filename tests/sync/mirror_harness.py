@@ -79,7 +79,7 @@ class MirrorEnv:
                        "backoff_max_seconds": 0.3, "max_attempts": 30},
             # A global key ("All users"), as the configuration asks: topics are posted as their authors.
             "discourse": {"url": forum_url or forum.url, "api_key": forum.create_api_key(all_users=True), "api_username": "system",
-                          "connect_secret": "connect-secret-0123", "webhook_secret": self.discourse_webhook_secret,
+                          "connect_secret": "mirror-harness-connect-secret-0123456789abcdef", "webhook_secret": self.discourse_webhook_secret,
                           "requests_per_minute": requests_per_minute,
                           "categories": [{"slug": s, "name": n} for s, n in CATEGORIES],
                           "preexisting_categories": ["uncategorized"]},
