@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import sqlalchemy as sa
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge import metrics, store
 from bridge.config import Settings
@@ -18,6 +20,17 @@ log = structlog.get_logger(__name__)
 SESSION_COOKIE = "space_bridge_session"
 
 
+def _read_at_most(stream, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is longer than `limit` bytes."""
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(limit + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+    abort(413)
+
+
 def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
     app = Flask("space_bridge")
     app.config["SECRET_KEY"] = settings.bridge.secret_key.get_secret_value()
@@ -25,6 +38,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings.bridge.public_url.startswith("https://")
+    # Werkzeug stops a chunked body at this size (413) while a view reads it; the hook below
+    # refuses a declared Content-Length before any view runs.
+    app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
     engine = engine or store.make_engine(settings.bridge.database_url)
     outbox = Outbox(engine, settings.outbox)
     app.extensions["space_bridge"] = {"settings": settings, "engine": engine, "outbox": outbox}
@@ -32,6 +48,24 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
     @app.before_request
     def _start_timer():
         g.started = time.perf_counter()
+
+    @app.before_request
+    def _refuse_big_bodies():
+        limit = settings.bridge.max_body_bytes
+        if (request.content_length or 0) > limit:
+            abort(413)
+        if request.content_length is None and request.environ.get("wsgi.input_terminated") \
+                and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # Werkzeug would cut a chunked body at the limit without a word (LimitedStream.readall
+            # stops there), so it is read here, one byte past the limit at most.
+            request.environ["wsgi.input"] = io.BytesIO(_read_at_most(request.environ["wsgi.input"], limit))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc):
+        limit = settings.bridge.max_body_bytes
+        return jsonify(error="request body too large", max_bytes=limit,
+                       detail=f"this bridge accepts request bodies of at most {limit} bytes "
+                              "(bridge.max_body_bytes)"), 413
 
     @app.after_request
     def _count(response):
@@ -57,6 +91,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
 
     @app.get("/metrics")
     def metrics_endpoint():
+        refusal = metrics.refusal(request, settings.bridge)
+        if refusal is not None:
+            return refusal
         body, content_type = metrics.render(outbox)
         return Response(body, content_type=content_type)
 

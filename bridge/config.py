@@ -12,6 +12,7 @@ in logs or in `config check` output.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -26,6 +27,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     PrivateAttr,
     SecretStr,
     ValidationError,
@@ -98,6 +100,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Loopback only: nginx on the same host, or a scraper on it.
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+class MetricsSettings(_Model):
+    """Who may read /metrics: it shows queue sizes and error counts, not for the public."""
+
+    token: Secret | None = Field(None, description="Authorization: Bearer <token> admits any address")
+    allow: list[IPvAnyNetwork] = Field(default_factory=lambda: list(LOOPBACK),
+                                       description="client networks admitted without the token")
+
+
 class BridgeSettings(_Model):
     public_url: HttpUrl
     secret_key: Secret
@@ -108,6 +122,11 @@ class BridgeSettings(_Model):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     user_agent_contact: str = "https://meta.wikimedia.org/wiki/Space"
+    # Web hooks and logins are small; a bigger body is refused (413) before it is read.
+    max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)
+    # Peers whose X-Forwarded-For names the client (nginx on this host); others are the client.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=lambda: list(LOOPBACK))
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("listen")
     @classmethod
@@ -161,6 +180,8 @@ class WikimediaSettings(_Model):
     scopes: list[str] = Field(default_factory=lambda: ["mwoauth-authonlyprivate"], min_length=1)
     timeout_seconds: float = Field(10.0, gt=0, le=120, description="for each request to Wikimedia")
     policy: PolicySettings = PolicySettings()
+    session_max_age_seconds: int = Field(7 * 24 * 3600, ge=60, le=366 * 24 * 3600,
+                                         description="a bridge login older than this is refused, whatever the cookie says")
 
     @field_validator("scopes")
     @classmethod
@@ -563,8 +584,13 @@ def parse(data: Any, source: str = "<config>") -> Settings:
     return settings
 
 
-def load(path: str | os.PathLike | None = None) -> Settings:
-    """Load the configuration from `path`, $SPACE_BRIDGE_CONFIG, or the default location."""
+def load(path: str | os.PathLike | None = None, *, check_secrets: bool = True) -> Settings:
+    """Load the configuration from `path`, $SPACE_BRIDGE_CONFIG, or the default location.
+
+    Every command (and so `serve`, `worker` and `config check`) loads through here, so none runs
+    with a published example secret or a weak one (bridge/secret_policy.py); `check_secrets=False`
+    is for reading the example file itself.
+    """
     path = Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
     try:
         text = path.read_text(encoding="utf-8")
@@ -576,4 +602,11 @@ def load(path: str | os.PathLike | None = None) -> Settings:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    return parse(data if data is not None else {}, str(path))
+    settings = parse(data if data is not None else {}, str(path))
+    if check_secrets:
+        from bridge import secret_policy
+
+        weak = secret_policy.problems(settings)
+        if weak:
+            raise ConfigError(path, weak)
+    return settings

@@ -9,6 +9,9 @@ database at scrape time, so it is right whichever process, or host, ran the jobs
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import json
 import os
 
 from prometheus_client import (
@@ -71,3 +74,56 @@ def render(outbox) -> tuple[bytes, str]:
     else:
         shared = REGISTRY
     return generate_latest(shared) + generate_latest(queue), CONTENT_TYPE_LATEST
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of the client, or None when it cannot be told.
+
+    The peer is the client unless it is a trusted proxy (`bridge.trusted_proxies`, nginx on this
+    host); then the X-Forwarded-For entries are walked from the right, where each proxy appends
+    the address it saw (nginx's $proxy_add_x_forwarded_for), so entries a client wrote on the
+    left are never believed over the proxy's own. Unreadable entries mean "unknown".
+    """
+    def parse(text: str | None):
+        try:
+            ip = ipaddress.ip_address((text or "").strip())
+        except ValueError:
+            return None
+        return ip.ipv4_mapped or ip if isinstance(ip, ipaddress.IPv6Address) else ip
+
+    def is_trusted(ip) -> bool:
+        return any(ip in net for net in trusted if ip.version == net.version)
+
+    address = parse(peer)
+    entries = (forwarded_for or "").split(",") if forwarded_for else []
+    while address is not None and is_trusted(address) and entries:
+        address = parse(entries.pop())
+    return address
+
+
+def refusal(request, bridge_settings):
+    """None when this request may read /metrics (allowed address or the bearer token), else the
+    401 or 403 response saying why."""
+    from flask import Response
+
+    conf = bridge_settings.metrics
+    client = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                            bridge_settings.trusted_proxies)
+    if client is not None and any(client in net for net in conf.allow if client.version == net.version):
+        return None
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if conf.token is not None and scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode("latin-1", "replace"), conf.token.get_secret_value().encode("utf-8")):
+        return None
+
+    def answer(status: int, message: str, **headers) -> Response:
+        return Response(json.dumps({"error": message}), status=status, mimetype="application/json",
+                        headers=headers)
+
+    if conf.token is None:
+        return answer(403, "metrics are only served to the addresses of bridge.metrics.allow")
+    if scheme:
+        return answer(401, "wrong metrics token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return answer(401, "metrics need Authorization: Bearer <bridge.metrics.token>",
+                  **{"WWW-Authenticate": 'Bearer realm="space-bridge metrics"'})

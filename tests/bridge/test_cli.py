@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
@@ -81,8 +82,8 @@ def wait_http(url: str, timeout: float = 30) -> requests.Response:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+            return requests.get(url, timeout=10)  # a worker's first request imports the app
+        except (requests.ConnectionError, requests.Timeout):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -139,3 +140,72 @@ def test_serve_and_worker_processes(settings_file, running):
     served = [json.loads(line) for line in (logs / "serve.err").read_text().splitlines() if line.strip()]
     assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["event"] for line in served)
     assert "test-secret-key" not in (logs / "worker.err").read_text() + (logs / "serve.err").read_text()
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "space.example.yaml"
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["db", "upgrade"]])
+def test_the_bridge_does_not_start_with_the_examples_secrets(command):
+    result = CliRunner().invoke(main, ["--config", str(EXAMPLE), *command])
+    assert result.exit_code == 1
+    assert f"{EXAMPLE}: bridge.secret_key: is a published example value" in result.output
+    assert f"{EXAMPLE}: discourse.webhook_secret: is a published example value" in result.output
+
+
+def test_serve_refuses_a_short_secret_key(settings_file):
+    text = settings_file.read_text().replace("test-secret-key-0123456789abcdef0123", "a" * 40)
+    settings_file.write_text(text)
+    result = cli(settings_file, "serve")
+    assert result.exit_code == 1 and "bridge.secret_key: uses fewer than 5 different characters" in result.output
+
+
+METRICS_TOKEN = "serve-test-metrics-token-4e2c9a7b5d3f1e0c"
+
+
+@pytest.fixture
+def metrics_token(settings_file):
+    text = settings_file.read_text().replace("  log_format: json\n",
+                                             f"  log_format: json\n  metrics:\n    token: {METRICS_TOKEN}\n")
+    settings_file.write_text(text)
+    return METRICS_TOKEN
+
+
+def post_raw(base: str, path: str, headers: dict, chunks=None) -> tuple[int, bytes]:
+    """POST with exactly these headers: a declared Content-Length without sending the body, or a
+    chunked body. The connection is kept open, so the server never resets it for unread bytes."""
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        for chunk in chunks or []:
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if chunks:
+            conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_gunicorn_refuses_big_bodies_and_guards_metrics(metrics_token, settings_file, running):
+    """Through the real server, as nginx on the same host would reach it."""
+    base, _, _ = running
+    assert wait_http(f"{base}/healthz").status_code == 200
+    # A declared 65 KB body: answered at once, without waiting for (or reading) the body.
+    status, body = post_raw(base, "/webhooks/discourse", {"Content-Length": str(65 * 1024)})
+    assert status == 413 and b"bridge.max_body_bytes" in body
+    # The same size sent chunked; 60 KB passes the size check (and meets "no forum configured").
+    status, _ = post_raw(base, "/webhooks/discourse", {"Transfer-Encoding": "chunked"}, [b"x" * 5 * 1024] * 13)
+    assert status == 413
+    status, body = post_raw(base, "/webhooks/discourse", {"Transfer-Encoding": "chunked"}, [b"x" * 5 * 1024] * 12)
+    assert status == 404 and b"no forum configured" in body
+    # /metrics: the peer is nginx's loopback, the client the address nginx appended.
+    forwarded = {"X-Forwarded-For": "127.0.0.1, 198.51.100.4"}
+    assert requests.get(f"{base}/metrics", headers=forwarded, timeout=5).status_code == 401
+    with_token = requests.get(f"{base}/metrics", timeout=5,
+                              headers={**forwarded, "Authorization": f"Bearer {metrics_token}"})
+    assert with_token.status_code == 200 and "space_bridge_outbox_jobs" in with_token.text
+    assert requests.get(f"{base}/metrics", timeout=5).status_code == 200  # loopback itself
