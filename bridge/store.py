@@ -77,6 +77,8 @@ accounts = sa.Table(
     sa.Column("last_login_at", sa.DateTime, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # copied into the session at login; log-out increments it, ending every session (sso/sessions.py)
+    sa.Column("session_generation", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "username"),
 )
 

@@ -218,8 +218,8 @@ def _refuse(reason: str, consumer: Consumer, detail: str = "") -> Response:
 
 
 def _return_url_ok(url: str, consumer: Consumer) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.username is not None or parts.password is not None:
+    parts = wikimedia.split_url(url)
+    if parts is None or parts.scheme not in ("http", "https") or parts.username is not None or parts.password is not None:
         return False
     if "\\" in url or any(ord(c) < 32 or ord(c) == 127 for c in url):
         return False

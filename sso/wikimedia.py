@@ -16,7 +16,12 @@ Flow (authorization code grant with PKCE S256 and `state`, Authlib's Flask clien
    303 to ``GET /login/refused`` so that reloading it or switching its language (``?uselang=``)
    never replays the callback. Status: 403 for the policy and a cancelled consent, 400 for a
    stale `state` or a refused code, 502 when Wikimedia is unreachable or answers nonsense.
-4. ``GET /whoami``: the logged-in account as JSON, or 401.
+4. ``GET /whoami``: the logged-in account as JSON (never its email address or real name), or 401.
+
+Sessions (sso/sessions.py): /login and a successful /oauth/callback each start a fresh session
+(nothing an earlier visitor left survives a login); the login time and the account's session
+generation are stored with the member, and a login older than ``session_max_age_seconds`` or
+ended by a log-out in another browser (sso/logout.py) no longer counts.
 
 Wikimedia behaviour this relies on (extension OAuth, github.com/wikimedia/mediawiki-extensions-OAuth):
 
@@ -70,7 +75,7 @@ from flask import (Blueprint, Flask, Response, current_app, g, jsonify, redirect
 from bridge import i18n
 from bridge.clients import user_agent
 from bridge.config import Settings, WikimediaSettings
-from sso import accounts, policy
+from sso import accounts, policy, sessions
 from sso.accounts import Account
 from sso.profile import ProfileError, parse_profile
 
@@ -82,7 +87,16 @@ EXTENSION = "sso.wikimedia"
 OAUTH_CLIENT = "wikimedia"
 SESSION_KEY = "wikimedia_sub"
 SESSION_LOGIN_AT = "wikimedia_login_at"
+SESSION_GENERATION = "wikimedia_generation"
 SESSION_REFUSAL = "wikimedia_refusal"
+#: what a login keeps of the session it replaces (session fixation: nothing else survives it):
+#: logins in progress in other tabs, and the DiscourseConnect requests waiting for this login
+#: (sso/provider.py SESSION_PENDING: their age is counted from their first visit)
+KEPT_AT_LOGIN_PREFIXES = (f"_state_{OAUTH_CLIENT}_", "sso_pending")
+#: what /whoami tells about the member: never the email address or the real name (a script on a
+#: page of the bridge's host could read it)
+WHOAMI_FIELDS = ("sub", "username", "email_confirmed", "groups", "editcount", "registered", "blocked",
+                 "platforms", "last_login_at")
 CALLBACK_PATH = "/oauth/callback"
 
 # Reasons that are not policy decisions (the policy's are in sso.policy.REFUSALS).
@@ -170,8 +184,18 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_NEXT_LENGTH = 2048
 
 
+def split_url(url: str):
+    """urlsplit, or None for a URL it refuses: it raises ValueError on a bad IPv6 host ("http://[")."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def _origin(url: str) -> tuple[str, str, int] | None:
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
@@ -197,7 +221,9 @@ def safe_next(value: str | None, settings: Settings | None = None) -> str | None
         return None
     if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
         return None
-    parts = urlsplit(value)
+    parts = split_url(value)
+    if parts is None:
+        return None
     if not parts.scheme and not parts.netloc:
         return value if value.startswith("/") and not value.startswith("//") else None
     if parts.username is not None or parts.password is not None:
@@ -218,12 +244,32 @@ def default_next() -> str:
 
 
 # -- API for the other flows ----------------------------------------------------------------------
+def session_sub() -> str | None:
+    """The member this browser's session logged in, when that login still counts (sso/sessions.py:
+    not older than session_max_age_seconds, not ended by a log-out elsewhere); else None, and a
+    login that no longer counts is removed from the session."""
+    if "sso_sub" in g:
+        return g.sso_sub
+    sub = session.get(SESSION_KEY)
+    if sub is not None:
+        st = _state()
+        sub = str(sub)
+        current = sessions.generation(st.engine, sub)
+        if not sessions.login_is_current(session.get(SESSION_LOGIN_AT), session.get(SESSION_GENERATION), current,
+                                         now=time.time(), max_age=st.wikimedia.session_max_age_seconds):
+            log.info("sso.session_ended", sub=sub, reason="unknown account" if current is None else "expired or logged out")
+            _forget_login()
+            sub = None
+    g.sso_sub = sub
+    return sub
+
+
 def current_account() -> Account | None:
     """The logged-in member's account (cached for the request), or None."""
     if "sso_account" in g:
         return g.sso_account
     account = None
-    sub = session.get(SESSION_KEY)
+    sub = session_sub()
     if sub:
         st = _state()
         account = accounts.get(st.engine, sub)
@@ -258,10 +304,32 @@ def require_login(next: str | None = None) -> Response | None:  # noqa: A002
 
 def logout_session() -> None:
     """Forget the member (and any login in progress) in this browser."""
-    for key in [k for k in session if k in (SESSION_KEY, SESSION_LOGIN_AT, SESSION_REFUSAL)
+    for key in [k for k in session if k in (SESSION_KEY, SESSION_LOGIN_AT, SESSION_GENERATION, SESSION_REFUSAL)
                 or k.startswith(f"_state_{OAUTH_CLIENT}_")]:
         session.pop(key, None)
     g.pop("sso_account", None)
+    g.pop("sso_sub", None)
+
+
+def _forget_login() -> None:
+    for key in (SESSION_KEY, SESSION_LOGIN_AT, SESSION_GENERATION):
+        session.pop(key, None)
+    g.pop("sso_account", None)
+    g.pop("sso_sub", None)
+
+
+def _fresh_session() -> None:
+    """Start a new session for a login, keeping only what the login flow itself needs.
+
+    Whatever an earlier visitor (or an attacker who planted a cookie) left in this browser's
+    session, a login must not inherit it: a login in progress started here, and the
+    DiscourseConnect requests waiting for it, are the only keys kept.
+    """
+    kept = {k: v for k, v in session.items() if k.startswith(KEPT_AT_LOGIN_PREFIXES)}
+    session.clear()
+    session.update(kept)
+    g.pop("sso_account", None)
+    g.pop("sso_sub", None)
 
 
 AUTONYMS = {"en": "English", "es": "español", "ar": "العربية"}
@@ -311,6 +379,7 @@ def login():
     if current_account() is not None:
         return redirect(checked or default_next())
     client = st.client
+    _fresh_session()
     _forget_old_logins()
     rv = client.create_authorization_url(st.redirect_uri)
     client.save_authorize_data(state=rv["state"], redirect_uri=st.redirect_uri,
@@ -340,9 +409,7 @@ def _refuse(reason: str, status: int, params=(), *, next: str | None = None,  # 
     /oauth/callback cannot log anyone out.
     """
     if reason in policy.REFUSALS:
-        session.pop(SESSION_KEY, None)
-        session.pop(SESSION_LOGIN_AT, None)
-        g.pop("sso_account", None)
+        _forget_login()
     session[SESSION_REFUSAL] = {"reason": reason, "status": status, "params": list(params), "next": next}
     args = {"uselang": uselang} if uselang else {}
     return redirect(url_for("wikimedia.refused", **args), code=303)
@@ -403,10 +470,12 @@ def callback():
         return _refuse(decision.reason, 403, decision.params, next=nxt, uselang=uselang)
 
     account = accounts.upsert_from_profile(st.engine, profile)
-    session.pop(SESSION_REFUSAL, None)
+    _fresh_session()
     session[SESSION_KEY] = account.sub
     session[SESSION_LOGIN_AT] = int(time.time())
+    session[SESSION_GENERATION] = sessions.generation(st.engine, account.sub) or 0
     g.sso_account = account
+    g.sso_sub = account.sub
     log.info("sso.login", sub=account.sub, username=account.username, reason=decision.reason,
              email_confirmed=account.email_confirmed)
     return redirect(safe_next(nxt) or default_next())
@@ -428,6 +497,7 @@ def whoami():
         response = jsonify(logged_in=False, login_url=login_url())
         response.status_code = 401
     else:
-        response = jsonify(logged_in=True, account=account.to_json())
+        public = account.to_json()
+        response = jsonify(logged_in=True, account={k: public[k] for k in WHOAMI_FIELDS})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,8 +8,6 @@ topic; anything else is acknowledged and ignored. The job reads the topic from t
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from flask import Blueprint, current_app, jsonify, request
 
@@ -39,14 +37,20 @@ def discourse_webhook():
         log.warning("discourse.webhook_refused", reason=exc.reason, remote=request.remote_addr)
         return jsonify(error="invalid signature", reason=exc.reason), 401
     event = webhooks.event_of(request.headers)
-    if settings.relay.rules: relay_emit.discourse_event(settings, engine, event.event, body)  # noqa: E701
+    try:
+        data = webhooks.json_object(body)  # every delivery is a JSON object, a ping's too ({"ping": "OK"})
+    except ValueError as exc:
+        return jsonify(error="the body is not a JSON object", detail=str(exc)), 400
+    if settings.relay.rules: relay_emit.discourse_event(settings, engine, event.event, data)  # noqa: E701
     if event.event not in REPLY_EVENTS:
         return jsonify(ignored=event.event or event.event_type), 200
     try:
-        post = json.loads(body)["post"]
-        topic_id = int(post["topic_id"])
-    except (ValueError, TypeError, KeyError):
-        return jsonify(error="expected a post"), 400
+        post = data.get("post")
+        if not isinstance(post, dict):
+            raise ValueError("no post object")
+        topic_id = webhooks.positive_id(post.get("topic_id"), "post.topic_id")
+    except ValueError as exc:
+        return jsonify(error="expected a post", detail=str(exc)), 400
     with reader(engine) as conn:
         row = mapping_by_topic(conn, topic_id)
     if row is None:

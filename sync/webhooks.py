@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "EVENT_HEADER",
@@ -35,6 +37,8 @@ __all__ = [
     "WebhookEvent",
     "event_of",
     "is_valid_signature",
+    "json_object",
+    "positive_id",
     "sign",
     "verify_request",
     "verify_signature",
@@ -47,7 +51,10 @@ EVENT_ID_HEADER = "X-Discourse-Event-Id"
 INSTANCE_HEADER = "X-Discourse-Instance"
 
 _ALGORITHM = "sha256"
-_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,19}", re.ASCII)
+#: ids are BIGINT columns on PostgreSQL and 64-bit integers on SQLite
+MAX_ID = 2**63 - 1
 
 
 class InvalidSignature(ValueError):
@@ -144,3 +151,37 @@ def event_of(headers: Mapping[str, str]) -> WebhookEvent:
         delivery_id=_header(headers, EVENT_ID_HEADER),
         instance=_header(headers, INSTANCE_HEADER),
     )
+
+
+# -- reading a delivery's body (both web hooks) -----------------------------------------------------
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or ValueError naming what is wrong with it.
+
+    json.loads raises more than ValueError on hostile input: RecursionError for deep nesting.
+    """
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise ValueError("the body nests too deeply") from None
+    except ValueError as exc:  # also UnicodeDecodeError, and integers longer than Python allows
+        raise ValueError(f"the body is not JSON: {str(exc)[:100]}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"the body is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def positive_id(value: Any, name: str = "id") -> int:
+    """A platform's numeric id (JSON number or ASCII digits), 1..MAX_ID, else ValueError.
+
+    int() alone would take floats (and fail on Infinity with OverflowError), booleans, and
+    non-ASCII digits such as "١٢"; ids beyond 64 bits would fail in the database instead.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{name} must be a whole number")
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value.strip()):
+            raise ValueError(f"{name} must be a whole number")
+        value = int(value.strip())
+    if not 0 < value <= MAX_ID:
+        raise ValueError(f"{name} is out of range")
+    return value

@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 
 import structlog
 from flask import Blueprint, current_app, jsonify, request
 
+from sync import webhooks
 from sync.mirror import enqueue_post
 
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Space-Bridge-Signature"
 MAX_BODY = 16 * 1024
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+_HEX_MAC = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 
 bp = Blueprint("wordpress_hooks", __name__)
 
@@ -51,7 +53,8 @@ def verify(body: bytes, header: str | None, secret: str, max_age: float, now: fl
         raise BadSignature("missing")
     parts = dict(p.strip().partition("=")[::2] for p in header.split(",") if "=" in p)
     t, mac = parts.get("t", ""), parts.get("v1", "")
-    if not t.isdigit() or not re.fullmatch(r"[0-9a-fA-F]{64}", mac):
+    # ASCII digits only: str.isdigit() and int() also take "²" or "٣", which the signed text cannot hold
+    if not _TIMESTAMP.fullmatch(t) or not _HEX_MAC.fullmatch(mac):
         raise BadSignature("malformed")
     expected = hmac.new(secret.encode("utf-8"), f"{t}.".encode("ascii") + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode("ascii"), mac.lower().encode("ascii")):
@@ -79,14 +82,12 @@ def wordpress_webhook(site_name: str):
         log.warning("mirror.webhook_refused", site=site.name, reason=str(exc), remote=request.remote_addr)
         return jsonify(error="invalid signature", reason=str(exc)), 401
     try:
-        data = json.loads(body)
-        post_id = int(data["post_id"])
+        data = webhooks.json_object(body)
+        post_id = webhooks.positive_id(data.get("post_id"), "post_id")
         modified = str(data.get("modified_gmt") or "")[:40]
         status = str(data.get("status") or "")[:20]
-        if post_id <= 0:
-            raise ValueError("post_id")
-    except (ValueError, TypeError, KeyError):
-        return jsonify(error="expected {post_id, modified_gmt, status}"), 400
+    except ValueError as exc:
+        return jsonify(error="expected a JSON object {post_id, modified_gmt, status}", detail=str(exc)), 400
     with engine.begin() as conn:
         job_id, created = enqueue_post(conn, site.name, post_id, modified, status, source="webhook",
                                        event=str(data.get("event") or "")[:60])

@@ -1,6 +1,7 @@
-"""Single log-out (sso/logout.py): GET /logout ends the bridge session, logs the member out of
-the forum (the Discourse double) and of the real WordPress (the mu-plugin's signed route), and
-redirects to an allow-listed `next`. The member's forum and blog sessions are opened here with a
+"""Single log-out (sso/logout.py): GET /logout shows a confirmation page and changes nothing; its
+button POSTs the session's CSRF token, which ends the bridge session in every browser, logs the
+member out of the forum (the Discourse double) and of the real WordPress (the mu-plugin's signed
+route), and redirects to an allow-listed `next`. A POST without the token changes nothing. The member's forum and blog sessions are opened here with a
 stand-in DiscourseConnect provider (the test signs the answers), so these tests do not depend on
 the bridge's own provider."""
 
@@ -13,14 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from bs4 import BeautifulSoup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
 
 from doubles.discourse import DiscourseDouble  # noqa: E402
 from wp_helpers import WpAdmin, answer, consumer_request, logged_in, sso_override  # noqa: E402
 
-from bridge import config  # noqa: E402
-from bridge.app import create_app  # noqa: E402
+from bridge import config, i18n  # noqa: E402
+from bridge.app import SESSION_COOKIE, create_app  # noqa: E402
 from bridge.store import outbox_jobs  # noqa: E402
 from sso import logout as logout_mod  # noqa: E402
 
@@ -84,6 +86,26 @@ def blog_login(browser, wp_url, external_id=ALICE_SUB, email="alice@example.org"
     assert logged_in(browser, wp_url)
 
 
+def confirmation_form(browser, bridge, **params) -> tuple[requests.Response, dict]:
+    """GET /logout: the confirmation page and the fields its one button submits."""
+    page = browser.get(bridge.url + "/logout", params=params, allow_redirects=False, timeout=30)
+    assert page.status_code == 200, page.status_code
+    forms = BeautifulSoup(page.text, "html.parser").find_all("form")
+    assert len(forms) == 1 and forms[0]["method"] == "post" and forms[0]["action"] == "/logout"
+    assert len(forms[0].find_all("button")) == 1
+    return page, {i["name"]: i["value"] for i in forms[0].find_all("input")}
+
+
+def log_out(browser, bridge, **params) -> requests.Response:
+    """What a member does: open /logout, press the button (the redirect is not followed)."""
+    _, fields = confirmation_form(browser, bridge, **params)
+    return browser.post(bridge.url + "/logout", data=fields, allow_redirects=False, timeout=30)
+
+
+def whoami_status(browser, bridge) -> int:
+    return browser.get(bridge.url + "/whoami", timeout=30).status_code
+
+
 def queued(engine) -> list[tuple[str, dict]]:
     with engine.connect() as conn:
         return [(k, p) for k, p in conn.execute(sa.select(outbox_jobs.c.kind, outbox_jobs.c.payload)).all()]
@@ -98,7 +120,10 @@ def test_logout_without_a_session_only_redirects(bridge, browser, forum):
 def test_next_outside_the_allow_list_goes_to_the_default_page(bridge, wm, browser, forum):
     configure(bridge, forum=forum)
     bridge_login(browser, bridge, wm)
-    r = browser.get(bridge.url + "/logout", params={"next": "https://evil.example/"}, allow_redirects=False, timeout=30)
+    _, fields = confirmation_form(browser, bridge, next="https://evil.example/")
+    assert "next" not in fields
+    r = browser.post(bridge.url + "/logout", data={**fields, "next": "https://evil.example/"}, allow_redirects=False,
+                     timeout=30)
     assert r.status_code == 303 and r.headers["Location"] == forum.url + "/"
 
 
@@ -106,10 +131,69 @@ def test_logout_ends_the_bridge_and_forum_sessions(bridge, wm, browser, forum):
     configure(bridge, forum=forum)
     bridge_login(browser, bridge, wm)
     forum_login(browser, forum)
-    r = browser.get(bridge.url + "/logout", params={"next": "/whoami"}, allow_redirects=False, timeout=30)
+    r = log_out(browser, bridge, next="/whoami")
     assert r.status_code == 303 and r.headers["Location"] == "/whoami"
-    assert browser.get(bridge.url + "/whoami", timeout=30).status_code == 401
+    assert whoami_status(browser, bridge) == 401
     assert not forum_logged_in(browser, forum)
+
+
+def test_get_shows_a_confirmation_page_and_logs_nobody_out(bridge, wm, browser, forum):
+    configure(bridge, forum=forum)
+    bridge_login(browser, bridge, wm)
+    forum_login(browser, forum)
+    page, fields = confirmation_form(browser, bridge, next="/whoami")
+    assert fields["next"] == "/whoami" and len(fields["csrf_token"]) >= 32
+    assert i18n.message("en", "spacebridge-logout-button") in page.text and "Alice Member" in page.text
+    assert page.headers["Cache-Control"] == "no-store" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert whoami_status(browser, bridge) == 200 and forum_logged_in(browser, forum)
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token-0123456789abcdef0123456789", "another browser's"])
+def test_post_without_this_browsers_token_is_refused_and_logs_nobody_out(bridge, wm, browser, forum, token):
+    configure(bridge, forum=forum)
+    bridge_login(browser, bridge, wm)
+    forum_login(browser, forum)
+    if token == "another browser's":  # a token the attacker got from their own confirmation page
+        with requests.Session() as attacker:
+            bridge_login(attacker, bridge, wm)
+            token = confirmation_form(attacker, bridge)[1]["csrf_token"]
+    confirmation_form(browser, bridge)  # the member's own page gave this browser a token too
+    data = {"next": "/whoami"} | ({} if token is None else {"csrf_token": token})
+    r = browser.post(bridge.url + "/logout", data=data, allow_redirects=False, timeout=30)
+    assert r.status_code == 403
+    assert i18n.message("en", "spacebridge-logout-refused-heading") in r.text
+    assert 'href="/logout?next=%2Fwhoami"' in r.text  # back to the confirmation page
+    assert whoami_status(browser, bridge) == 200 and forum_logged_in(browser, forum)
+    assert queued(bridge.engine) == []
+
+
+def test_log_out_ends_the_members_sessions_in_every_browser(bridge, wm, browser):
+    """A copied cookie, and a login in another browser, stop working once the member logs out."""
+    configure(bridge)
+    bridge_login(browser, bridge, wm)
+    with requests.Session() as thief, requests.Session() as phone:
+        thief.cookies.set(SESSION_COOKIE, browser.cookies.get(SESSION_COOKIE), domain="127.0.0.1")
+        bridge_login(phone, bridge, wm)
+        wm.log_out(phone)
+        assert whoami_status(thief, bridge) == 200 and whoami_status(phone, bridge) == 200
+        assert log_out(browser, bridge).status_code == 303
+        assert whoami_status(browser, bridge) == 401
+        assert whoami_status(thief, bridge) == 401, "a copied cookie outlived the log-out"
+        assert whoami_status(phone, bridge) == 401
+        bridge_login(phone, bridge, wm)  # logging in again works, and only the new login counts
+        assert whoami_status(phone, bridge) == 200 and whoami_status(thief, bridge) == 401
+
+
+@pytest.mark.parametrize("lang, direction, button", [("en", "ltr", "Log out"), ("es", "ltr", "Cerrar sesión"),
+                                                     ("ar", "rtl", "تسجيل الخروج")])
+def test_confirmation_page_in_the_members_language(bridge, wm, browser, lang, direction, button):
+    configure(bridge)
+    bridge_login(browser, bridge, wm)
+    page, _ = confirmation_form(browser, bridge, uselang=lang)
+    assert f'<html lang="{lang}" dir="{direction}">' in page.text and page.headers["Content-Language"] == lang
+    assert f">{button}</button>" in page.text
+    browser.headers["Accept-Language"] = f"{lang};q=0.9"
+    assert f'<html lang="{lang}"' in confirmation_form(browser, bridge)[0].text
 
 
 def test_forum_down_still_logs_out_and_queues_a_retry(bridge, wm, browser, engine):
@@ -117,9 +201,9 @@ def test_forum_down_still_logs_out_and_queues_a_retry(bridge, wm, browser, engin
     configure(bridge, forum=down)
     bridge_login(browser, bridge, wm)
     started = time.monotonic()
-    r = browser.get(bridge.url + "/logout", allow_redirects=False, timeout=30)
+    r = log_out(browser, bridge)
     assert r.status_code == 303 and time.monotonic() - started < logout_mod.LOGOUT_TIMEOUT * 3
-    assert browser.get(bridge.url + "/whoami", timeout=30).status_code == 401
+    assert whoami_status(browser, bridge) == 401
     assert (logout_mod.LOGOUT_DISCOURSE, {"sub": ALICE_SUB}) in queued(engine)
 
 
@@ -135,7 +219,7 @@ def test_logout_ends_the_wordpress_sessions_too(bridge, wm, browser, forum, stac
             blog_login(browser, wp_url)
             other_browser = requests.Session()
             blog_login(other_browser, wp_url)
-            r = browser.get(bridge.url + "/logout", params={"next": wp_url + "/"}, allow_redirects=False, timeout=30)
+            r = log_out(browser, bridge, next=wp_url + "/")
             assert r.status_code == 303 and r.headers["Location"] == wp_url + "/"
             assert not forum_logged_in(browser, forum)
             assert not logged_in(browser, wp_url)
@@ -151,6 +235,6 @@ def test_wordpress_refusing_the_signature_queues_a_retry(bridge, wm, browser, st
     with sso_override({"SPACE_BRIDGE_SSO_URL": "http://127.0.0.1:9/x", "SPACE_BRIDGE_SSO_SECRET": WP_SECRET}):
         configure(bridge, wp_url=stack["wordpress"]["url"], wp_secret="a-different-secret-0123456")
         bridge_login(browser, bridge, wm)
-        r = browser.get(bridge.url + "/logout", allow_redirects=False, timeout=30)
+        r = log_out(browser, bridge)
         assert r.status_code == 303
     assert (logout_mod.LOGOUT_WORDPRESS, {"site": "blog", "sub": ALICE_SUB}) in queued(engine)

@@ -6,6 +6,7 @@ Each test runs on SQLite and on PostgreSQL (the `engine` fixture under `bridge`)
 from __future__ import annotations
 
 import copy
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -105,12 +106,16 @@ def test_round_trip_creates_the_account_and_the_session(bridge, wm, browser):
     assert resp.status_code == 200 and resp.url == bridge.url + "/whoami"
     me = resp.json()["account"]
     assert resp.json()["logged_in"] is True
-    assert (me["sub"], me["username"], me["email"], me["email_confirmed"], me["editcount"], me["blocked"]) == (
-        "1001", "Alice Member", "alice@example.org", True, 1500, False)
+    assert (me["sub"], me["username"], me["email_confirmed"], me["editcount"], me["blocked"]) == (
+        "1001", "Alice Member", True, 1500, False)
     assert me["registered"] == "2015-03-12T10:45:00Z" and me["groups"] == ["*", "user", "autoconfirmed"]
-    assert me["realname"] == "Alice Example" and me["platforms"] == []
+    assert me["platforms"] == []
+    # /whoami never tells the private part of the profile (a script on the bridge's host could read it)
+    assert "alice@example.org" not in resp.text and "Alice Example" not in resp.text
+    assert "email" not in me and "realname" not in me
     stored = accounts.get(bridge.engine, 1001)
     assert stored.username == "Alice Member" and stored.last_login_at is not None
+    assert (stored.email, stored.realname) == ("alice@example.org", "Alice Example")
     assert count_accounts(bridge.engine) == 1
 
     # the session cookie: signed, HttpOnly, SameSite=Lax (not Secure on http)
@@ -501,3 +506,69 @@ def test_only_the_newest_logins_in_progress_are_kept(bridge, wm, browser):
     data = bridge.app.session_interface.get_signing_serializer(bridge.app).loads(cookie)
     kept = sorted(k.removeprefix("_state_wikimedia_") for k in data if k.startswith("_state_wikimedia_"))
     assert kept == sorted(states[-wikimedia.MAX_PENDING_LOGINS:])
+
+
+# -- the session's limits (sso/sessions.py) ----------------------------------------------------------------
+def session_data(browser, bridge) -> dict:
+    return bridge.app.session_interface.get_signing_serializer(bridge.app).loads(browser.cookies.get(SESSION_COOKIE))
+
+
+def set_session(browser, bridge, data: dict) -> None:
+    """Put a session the bridge itself could have issued into `browser` (signed with its key)."""
+    forget_bridge_session(browser)
+    cookie = bridge.app.session_interface.get_signing_serializer(bridge.app).dumps(data)
+    browser.cookies.set(SESSION_COOKIE, cookie, domain="127.0.0.1")
+
+
+@pytest.mark.parametrize("max_age, age, logged_in", [(None, 6 * 86400, True), (None, 7 * 86400 + 60, False),
+                                                     (3600, 3000, True), (3600, 7200, False),
+                                                     (None, -3600, False)])  # issued "in the future"
+def test_a_login_older_than_the_maximum_age_no_longer_counts(bridge, wm, browser, max_age, age, logged_in):
+    """The browser may keep the cookie as long as it likes: the bridge checks the login time."""
+    if max_age:
+        bridge.configure(session_max_age_seconds=max_age)
+    login(browser, bridge, wm, "Alice Member")
+    data = session_data(browser, bridge)
+    set_session(browser, bridge, {**data, wikimedia.SESSION_LOGIN_AT: data[wikimedia.SESSION_LOGIN_AT] - age})
+    assert whoami(browser, bridge).status_code == (200 if logged_in else 401)
+    if not logged_in:  # and the stale login is gone from the cookie the bridge sends back (here: no cookie left)
+        assert browser.cookies.get(SESSION_COOKIE) is None or wikimedia.SESSION_KEY not in session_data(browser, bridge)
+
+
+def test_a_session_without_a_login_time_or_generation_is_no_login(bridge, wm, browser):
+    login(browser, bridge, wm, "Alice Member")
+    data = session_data(browser, bridge)
+    for key in (wikimedia.SESSION_LOGIN_AT, wikimedia.SESSION_GENERATION):
+        set_session(browser, bridge, {k: v for k, v in data.items() if k != key})
+        assert whoami(browser, bridge).status_code == 401, key
+    set_session(browser, bridge, {**data, wikimedia.SESSION_LOGIN_AT: str(data[wikimedia.SESSION_LOGIN_AT])})
+    assert whoami(browser, bridge).status_code == 401
+
+
+def test_login_starts_a_fresh_session(bridge, wm, browser):
+    """Session fixation: nothing planted in the browser's session before the login survives it."""
+    planted = {"planted": "by an attacker", "csrf_token": "attacker-known-token-0123456789abcdef",
+               wikimedia.SESSION_REFUSAL: {"reason": "blocked", "status": 403},
+               wikimedia.SESSION_KEY: "1005", wikimedia.SESSION_LOGIN_AT: 1,  # someone else's stale login
+               "sso_pending": {"discourse:abc": time.time()}}
+    set_session(browser, bridge, planted)
+    started = browser.get(bridge.url + "/login", allow_redirects=False, timeout=30)
+    during = session_data(browser, bridge)
+    assert set(during) == {"sso_pending", "_state_wikimedia_" + parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]}
+    resp = wm.complete_login(browser, browser.get(started.headers["Location"], timeout=30), "Alice Member")
+    assert resp.json()["account"]["username"] == "Alice Member"
+    after = session_data(browser, bridge)
+    assert set(after) == {wikimedia.SESSION_KEY, wikimedia.SESSION_LOGIN_AT, wikimedia.SESSION_GENERATION,
+                          "sso_pending"}
+    assert after["sso_pending"] == planted["sso_pending"]  # the DiscourseConnect request waiting for this login
+    assert after[wikimedia.SESSION_KEY] == "1001"
+
+
+def test_the_session_is_checked_on_every_request(bridge, wm, browser):
+    """Ending the generation (what log-out does) takes effect at the very next request."""
+    from sso import sessions
+
+    login(browser, bridge, wm, "Alice Member")
+    assert whoami(browser, bridge).status_code == 200
+    sessions.end_all(bridge.engine, "1001")
+    assert whoami(browser, bridge).status_code == 401
