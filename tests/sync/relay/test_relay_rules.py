@@ -1,5 +1,6 @@
 import itertools
 
+import pytest
 from relay_helpers import event, settings
 
 from sync.relay.events import EVENT_TYPES
@@ -81,3 +82,12 @@ def test_restricted_forum_content_only_to_private_targets():
         for kind in ("topic.created", "reply.created"):
             assert names(s, event(type=kind, private_reason=reason)) == ["irc-mods"]
     assert names(s, event()) == ["wiki-news", "irc-public", "irc-mods", "chat-es"]
+
+
+def test_config_check_refuses_a_category_that_is_neither_a_name_nor_an_id():
+    from bridge.config import ConfigError
+
+    for bad in (0, -3, "", "   ", True, None, 1.5):
+        with pytest.raises(ConfigError) as err:
+            settings(TARGETS, [{"events": ["*"], "targets": ["wiki-news"], "categories": ["News", bad]}])
+        assert "relay.rules[0].categories[1]" in str(err.value), bad
