@@ -4,6 +4,8 @@ other roles is test_converge.py."""
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -17,8 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 INVENTORY = ANSIBLE / "inventories" / "example"
 BIN = Path(sys.executable).parent
-BRIDGE_HOST = "space.example.org"
+BRIDGE_HOST = "space.example.org"  # the inventory host of the bridge group (the blog's too)
+BRIDGE_NAME = "bridge.space.example.org"  # space_bridge_host: the bridge's own host name
 FORUM_HOST = "discuss.space.example.org"
+VAULT = INVENTORY / "group_vars" / "all" / "vault.yml"
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -126,16 +130,26 @@ def test_ansible_lint_can_fail(tmp_path):
 
 # -- (3) the forum's app.yml, consistent with the bridge ----------------------------------
 @pytest.fixture
-def rendered(tmp_path):
-    def _render(*extra_vars):
-        app = render(ANSIBLE / "roles/discourse/templates/app.yml.j2", FORUM_HOST, tmp_path, *extra_vars)
-        space = render(ANSIBLE / "roles/bridge/templates/space.yaml.j2", BRIDGE_HOST, tmp_path, *extra_vars)
+def own_vault(tmp_path) -> str:
+    """A vault an operator filled in: every example placeholder replaced by a random secret."""
+    path = tmp_path / "own-vault.yml"
+    names = yaml.safe_load(VAULT.read_text())
+    path.write_text(yaml.safe_dump({name: secrets.token_hex(24) for name in names}))
+    return f"@{path}"
+
+
+@pytest.fixture
+def rendered(tmp_path, own_vault):
+    def _render(*extra_vars, vault=own_vault):
+        extra = (vault, *extra_vars) if vault else extra_vars
+        app = render(ANSIBLE / "roles/discourse/templates/app.yml.j2", FORUM_HOST, tmp_path, *extra)
+        space = render(ANSIBLE / "roles/bridge/templates/space.yaml.j2", BRIDGE_HOST, tmp_path, *extra)
         return app, space
     return _render
 
 
 def test_discourse_app_yml_valid_and_consistent(rendered):
-    app_path, space_path = rendered()
+    app_path, space_path = rendered(vault=None)
     app = yaml.safe_load(app_path.read_text())
     bridge = yaml.safe_load(space_path.read_text())
     assert consistency_problems(app, bridge) == []
@@ -190,3 +204,127 @@ def test_config_check_can_fail(rendered, tmp_path):
     result = config_check(space_path, tmp_path)
     assert result.returncode != 0
     assert "connect_secret" in result.stderr
+
+
+
+def test_the_example_vault_makes_a_space_yaml_the_bridge_refuses(rendered, tmp_path):
+    _, space_path = rendered(vault=None)
+    result = config_check(space_path, tmp_path)
+    assert result.returncode == 1
+    for key in ("bridge.secret_key", "discourse.connect_secret", "wordpress.sites[0].password", "bridge.metrics.token"):
+        assert f"{key}: is a published example value" in result.stderr, key
+
+
+# -- (5) placeholder and weak secrets stop the playbook before any host is touched ------------
+def preflight(tmp_path, inventory: Path, *extra_vars: str) -> subprocess.CompletedProcess:
+    """Only the preflight role, against the inventory's hosts, without connecting to them."""
+    play = tmp_path / "preflight.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "space", "gather_facts": False,
+                                     "roles": [{"role": str(ANSIBLE / "roles" / "preflight")}]}]))
+    args = [BIN / "ansible-playbook", "-i", inventory, play, "-e", "ansible_connection=local",
+            "-e", f"ansible_python_interpreter={sys.executable}"]
+    for item in extra_vars:
+        args += ["-e", item]
+    return _run(args, tmp_path)
+
+
+def test_the_playbook_refuses_the_example_vault_before_touching_a_host(tmp_path):
+    result = _run([BIN / "ansible-playbook", "--check", "-i", INVENTORY, ANSIBLE / "site.yml"], tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    for name in yaml.safe_load(VAULT.read_text()):
+        assert f"{name} is still the example's placeholder" in out, name
+    # nothing ran on (or even tried to reach) a host
+    assert "UNREACHABLE" not in out and "Gathering Facts" not in out and "PLAY [Base system" not in out
+
+
+def test_the_preflight_is_the_playbooks_first_play():
+    first = yaml.safe_load((ANSIBLE / "site.yml").read_text())[0]
+    assert first["roles"] == [{"role": "preflight"}] and first["hosts"] == "space"
+    assert first["gather_facts"] is False and first["any_errors_fatal"] is True
+
+
+def test_real_secrets_pass_the_preflight_and_a_weak_one_is_named(tmp_path, own_vault):
+    assert preflight(tmp_path, INVENTORY, own_vault).returncode == 0
+    short = preflight(tmp_path, INVENTORY, own_vault, "vault_wordpress_salt=0123456789abcdef0123456789abcde")
+    assert short.returncode != 0 and "vault_wordpress_salt is shorter than 32 characters" in short.stdout
+    same = preflight(tmp_path, INVENTORY, own_vault, "vault_bridge_secret_key=" + "ab" * 20)
+    assert same.returncode != 0 and "vault_bridge_secret_key has fewer than 5 different characters" in same.stdout
+    # An Application Password counts its letters and digits only (the role strips the rest).
+    spaced = preflight(tmp_path, INVENTORY, own_vault, "vault_wordpress_app_password=" + " ".join(["a1b2c3"] * 6))
+    assert spaced.returncode != 0 and "vault_wordpress_app_password is shorter" in spaced.stdout
+    # The mail provider chooses the SMTP password: no length rule, but never the placeholder.
+    assert preflight(tmp_path, INVENTORY, own_vault, "vault_smtp_password=mail-pw-9").returncode == 0
+    placeholder = preflight(tmp_path, INVENTORY, own_vault, "vault_smtp_password=vault-placeholder-smtp-password")
+    assert placeholder.returncode != 0 and "vault_smtp_password is still" in placeholder.stdout
+    # The value itself is never shown.
+    assert "0123456789abcdef0123456789abcde" not in short.stdout + short.stderr
+
+
+def test_the_converge_inventory_passes_the_preflight(tmp_path):
+    converge = ROOT / "tests" / "ansible" / "converge"
+    result = preflight(tmp_path, converge)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_bridge_on_the_blogs_host_name_is_refused(tmp_path, own_vault):
+    result = preflight(tmp_path, INVENTORY, own_vault, "space_bridge_host=space.example.org")
+    assert result.returncode != 0 and "space_bridge_host must be a host name of its own" in result.stdout
+
+
+# -- (6) the bridge on its own host name; operator endpoints and big bodies stay out ----------
+NGINX_DENIED = re.compile(r"location ~ (\S+) \{ deny all; \}")
+BRIDGE_SITE = ANSIBLE / "roles/bridge/templates/nginx-bridge-site.conf.j2"
+
+
+def role_defaults(*roles: str) -> list[str]:
+    """The roles' defaults, as -e items (ad-hoc templating does not load a role)."""
+    return [f"@{ANSIBLE / 'roles' / role / 'defaults' / 'main.yml'}" for role in roles]
+
+
+def bridge_site(tmp_path, *extra_vars) -> str:
+    return render(BRIDGE_SITE, BRIDGE_HOST, tmp_path, *role_defaults("bridge"), *extra_vars).read_text()
+
+
+def test_the_bridge_has_its_own_host_name_and_the_blog_does_not_proxy_it(rendered, tmp_path, own_vault):
+    _, space_path = rendered()
+    assert urlsplit(yaml.safe_load(space_path.read_text())["bridge"]["public_url"]).hostname == BRIDGE_NAME
+    text = bridge_site(tmp_path, own_vault)
+    assert re.findall(r"server_name (\S+);", text) == [BRIDGE_NAME, BRIDGE_NAME]
+    assert "proxy_pass http://127.0.0.1:8090;" in text
+    blog = render(ANSIBLE / "roles/wordpress/templates/nginx-site.conf.j2", BRIDGE_HOST, tmp_path, own_vault,
+                  *role_defaults("wordpress", "php_fpm")).read_text()
+    assert re.findall(r"server_name (\S+);", blog) == ["space.example.org", "space.example.org"]
+    assert "proxy_pass" not in blog and "space-bridge" not in blog
+
+
+def test_nginx_serves_neither_healthz_nor_metrics_publicly(tmp_path, own_vault):
+    patterns = NGINX_DENIED.findall(bridge_site(tmp_path, own_vault))
+    # nginx matches locations on the decoded, slash-merged path; PCRE and Python agree on these
+    def denied(path):
+        return any(re.match(p, path) for p in patterns)
+    for path in ("/healthz", "/metrics", "/healthz/", "//metrics", "/metrics/x"):
+        assert denied(path), path
+    for path in ("/healthzz", "/login", "/webhooks/discourse", "/whoami", "/sso/discourse"):
+        assert not denied(path), path
+    # Metrics for a Prometheus elsewhere: proxied (the bridge asks for its token); health never.
+    public = bridge_site(tmp_path, own_vault, "space_bridge_metrics_public=true")
+    assert [p for p in NGINX_DENIED.findall(public) if re.match(p, "/metrics")] == []
+    assert [p for p in NGINX_DENIED.findall(public) if re.match(p, "/healthz")]
+
+
+def test_nginx_and_the_bridge_share_one_body_limit(rendered, tmp_path, own_vault):
+    _, space_path = rendered("space_bridge_max_body_bytes=32768")
+    assert yaml.safe_load(space_path.read_text())["bridge"]["max_body_bytes"] == 32768
+    assert "client_max_body_size 32768;" in bridge_site(tmp_path, own_vault, "space_bridge_max_body_bytes=32768")
+    assert "client_max_body_size 65536;" in bridge_site(tmp_path, own_vault)
+
+
+def test_the_certificate_covers_the_bridges_name(tmp_path):
+    play = tmp_path / "tls-names.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "space", "gather_facts": False, "tasks": [
+        {"ansible.builtin.include_vars": str(ANSIBLE / "roles/tls/defaults/main.yml")},
+        {"ansible.builtin.debug": {"msg": "names={{ tls_domains | join(',') }}"}}]}]))
+    result = _run([BIN / "ansible-playbook", "-i", INVENTORY, play, "-e", "ansible_connection=local"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"names=space.example.org,{BRIDGE_NAME}" in result.stdout

@@ -31,6 +31,7 @@ INVENTORY = ROOT / "tests" / "ansible" / "converge"
 ARTIFACTS = ROOT / "test-artifacts"
 HOST = "space.test"
 WIKI = "wiki.space.test"
+BRIDGE = "bridge.space.test"  # space_bridge_host: the bridge's own name, never a path on the blog's
 
 pytestmark = [pytest.mark.converge, pytest.mark.timeout(3600)]
 
@@ -80,14 +81,14 @@ def _changed_tasks(output: str) -> list[str]:
 
 
 def _self_signed(directory: Path) -> None:
-    """The certificate a sysadmin would provide (space_tls_mode: provided), for both names."""
+    """The certificate a sysadmin would provide (space_tls_mode: provided), for every name."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST), x509.DNSName(WIKI)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in (HOST, WIKI, BRIDGE)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     directory.mkdir(parents=True)
@@ -136,12 +137,19 @@ def converged(tmp_path_factory):
         debian_root.down(root)
 
 
-def _get(converged, host: str, path: str, headers: dict | None = None):
-    """GET over TLS from nginx on the converge host, checking its certificate for `host`."""
+def _get(converged, host: str, path: str, headers: dict | None = None, method: str = "GET", body=None):
+    """A request over TLS to nginx on the converge host, checking its certificate for `host`."""
     pool = urllib3.HTTPSConnectionPool("127.0.0.1", HTTPS_PORT, server_hostname=host, assert_hostname=host,
                                        cert_reqs="CERT_REQUIRED", ca_certs=str(converged["ca"]), retries=False,
                                        timeout=30)
-    return pool.request("GET", path, headers={"Host": f"{host}:{HTTPS_PORT}", **(headers or {})}, redirect=False)
+    return pool.request(method, path, body=body, redirect=False,
+                        headers={"Host": f"{host}:{HTTPS_PORT}", **(headers or {})})
+
+
+def _direct(path: str, headers: dict | None = None):
+    """A request to the bridge's own port, as monitoring on the host itself makes it."""
+    return urllib3.request("GET", f"http://{VARS['bridge_listen']}{path}", headers=headers, retries=False,
+                           timeout=30, redirect=False)
 
 
 def test_first_run_converges_a_bare_host(converged):
@@ -180,10 +188,34 @@ def test_wordpress_has_the_code_of_conduct_and_editorial_guidelines(converged):
     assert "Universal_Code_of_Conduct" in conduct["content"]["rendered"]
 
 
-def test_bridge_answers_healthz_through_nginx(converged):
-    health = _get(converged, HOST, "/bridge/healthz")
+def test_the_bridge_answers_on_its_own_host_name_and_not_on_the_blogs(converged):
+    hook = _get(converged, BRIDGE, "/webhooks/discourse", method="POST", body=b"{}",
+                headers={"Content-Type": "application/json"})
+    assert hook.status == 401 and json.loads(hook.data)["error"] == "invalid signature", hook.data[:500]
+    # The blog's host serves WordPress only: no page of the blog's origin can read the bridge.
+    for path in ("/bridge/healthz", "/healthz", "/whoami", "/bridge/whoami"):
+        on_blog = _get(converged, HOST, path)
+        assert not on_blog.headers.get("Content-Type", "").startswith("application/json"), path
+
+
+def test_operator_endpoints_answer_on_the_host_only(converged):
+    """nginx serves neither /healthz nor /metrics; monitoring on the host reads the bridge's port."""
+    for path in ("/healthz", "/metrics", "/metrics/", "/%68ealthz"):
+        assert _get(converged, BRIDGE, path).status == 403, path
+    health = _direct("/healthz")
     assert health.status == 200, health.data[:500]
     assert json.loads(health.data)["status"] == "ok"
+    assert b"space_bridge_outbox_jobs" in _direct("/metrics").data
+    # Through a proxy on the host the client is the address the proxy saw, not the proxy itself.
+    assert _direct("/metrics", {"X-Forwarded-For": "198.51.100.7"}).status == 401
+    token = VARS["vault_bridge_metrics_token"]
+    assert _direct("/metrics", {"X-Forwarded-For": "198.51.100.7", "Authorization": f"Bearer {token}"}).status == 200
+
+
+def test_nginx_refuses_a_body_over_the_bridges_limit(converged):
+    big = _get(converged, BRIDGE, "/webhooks/discourse", method="POST", body=b"x" * (65 * 1024),
+               headers={"Content-Type": "application/json"})
+    assert big.status == 413
 
 
 def test_plain_http_redirects_to_https(converged):
@@ -237,7 +269,7 @@ def test_the_bridge_logs_in_to_the_blog_with_what_ansible_gave_it(converged):
     hosts = root / "etc/hosts"
     text = hosts.read_text() if hosts.exists() else ""
     if HOST not in text:
-        hosts.write_text(text + f"127.0.0.1 {HOST} {WIKI}\n")
+        hosts.write_text(text + f"127.0.0.1 {HOST} {WIKI} {BRIDGE}\n")
     shutil.copy(converged["ca"], root / "tmp/space-test-ca.pem")
     result = subprocess.run(
         ["chroot", "--userspec=space-bridge:space-bridge", str(root), "/usr/bin/env",
@@ -279,4 +311,4 @@ def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restart
     assert installed.read_text().endswith(marker)
     after = set(_bridge_processes(root))
     assert after and not (after & before), "the bridge's processes were not restarted"
-    assert _get(converged, HOST, "/bridge/healthz").status == 200
+    assert _direct("/healthz").status == 200

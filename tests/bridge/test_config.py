@@ -129,9 +129,15 @@ def test_secrets_the_platforms_choose_keep_their_own_length(tmp_path):
     data = own_example()
     put(data, ("relay", "digest", "smtp", "password"), "mail-pw-8")  # the mail provider's
     assert config.load(write(tmp_path, data)).wordpress.sites[0].transport == "rest"
-    put(data, ("wordpress", "sites", 0, "transport"), "xmlrpc")  # an account password is the operator's
+    put(data, ("wordpress", "sites", 0, "password"), "Xk3pQz7mLr2vNw8tHy5cBd4f")
+    assert config.load(write(tmp_path, data)).wordpress.sites[0].password
+    # An account password (xmlrpc): WordPress's generator makes 24 characters, spaces count.
+    put(data, ("wordpress", "sites", 0, "transport"), "xmlrpc")
+    put(data, ("wordpress", "sites", 0, "password"), "Xk3p Qz7m-Lr2v!Nw8t#Hy5c")
+    assert config.load(write(tmp_path, data)).wordpress.sites[0].transport == "xmlrpc"
+    put(data, ("wordpress", "sites", 0, "password"), "Xk3p Qz7m-Lr2v!Nw8t#Hy5")
     code, out = run_check(write(tmp_path, data))
-    assert code == 1 and "wordpress.sites[0].password: must be at least 32 characters" in out
+    assert code == 1 and "wordpress.sites[0].password: must be at least 24 characters" in out
 
 
 def test_typo_in_a_key_is_named_with_its_path_and_file(tmp_path):

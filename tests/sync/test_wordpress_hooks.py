@@ -13,15 +13,15 @@ from bridge.app import create_app
 from bridge.outbox import Outbox
 from sync.wordpress_hooks import SIGNATURE_HEADER, sign
 
-SECRET = "site-webhook-secret-0123"
+SECRET = "site-webhook-secret-0123456789abcdef01"  # >= 32: bridge/secret_policy.py
 
 
 @pytest.fixture
 def client(tmp_path, db_url):
-    data = {"bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": "k" * 40, "database_url": db_url,
+    data = {"bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": "wordpress-hooks-test-secret-key-0123456789", "database_url": db_url,
                        "state_dir": str(tmp_path)},
             "wordpress": {"sites": [{"name": "news", "url": "http://wp.test", "username": "bridge",
-                                     "password": "app-password", "webhook_secret": SECRET}]}}
+                                     "password": "Xk3pQz7mLr2vNw8tHy5cBd4f", "webhook_secret": SECRET}]}}
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump(data))
     settings = config.load(path)
