@@ -71,8 +71,9 @@ def wikitext(value: Any) -> str:
 
 # -- chat (Apprise: Discord, Slack, Matrix, Telegram, Mattermost, ...) ---------------------------
 ZWSP = "\u200b"  # zero width space: invisible, but no platform reads a mention through it
-# "@" before a name: @everyone @here (Discord; Apprise's Discord plugin even turns any @word
-# or <@id> of a Markdown body into a real ping, apprise/plugins/discord.py ping_payload),
+# "@" before a name: @everyone @here (Discord; its webhooks' allowed_mentions guard can't be
+# set through Apprise, caronc/apprise#989, whose Discord plugin even turns any @word or <@id>
+# of a Markdown body into a real ping, apprise/plugins/discord.py ping_payload),
 # @room (Matrix's .m.rule.roomnotif push rule), @channel, <@U123> (Slack), @user (Telegram).
 # "!" after "<": Slack's <!here> <!channel> <!everyone> (Apprise's Slack plugin rebuilds them
 # from "!here>" even without the "<", apprise/plugins/slack.py _re_channel_support), and
