@@ -99,9 +99,11 @@ def _page(next_url: str | None, status: int = 200, *, refused: str | None = None
     languages = [{"code": code, "name": wikimedia.AUTONYMS.get(code, code), "dir": i18n.direction(code),
                   "href": here + "?" + urlencode({**({"next": next_url} if next_url else {}), "uselang": code})}
                  for code in i18n.available_languages() if code != lang]
-    again = here + ("?" + urlencode({"next": next_url}) if next_url else "")
+    again_args = {**({"next": next_url} if next_url else {}), **({"uselang": lang} if request.values.get("uselang") else {})}
+    again = here + ("?" + urlencode(again_args) if again_args else "")
     html = render_template("sso/logout.html", lang=lang, dir=i18n.direction(lang), t=t, languages=languages,
                            refused=refused, again=again, username=username, next=next_url, action=here,
+                           uselang=lang if request.values.get("uselang") else None,
                            token=sessions.csrf_token(session) if not refused else "")
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
