@@ -44,7 +44,7 @@ def test_wikitext_reads_back_as_the_text_and_holds_no_markup_character(text):
     bare = _outside_references(out)
     assert not WIKI_SPECIAL & set(bare), bare
     assert "\n" not in out and "\r" not in out and not out.startswith(" ")
-    assert not re.search(r"ISBN|RFC|PMID", bare, re.I)  # magic links need the keyword
+    assert not re.search(r"ISBN|RFC|PMID", re.sub(r"&#[0-9]+;", " ", out), re.I)  # magic links need the keyword
 
 
 @settings(max_examples=300)
