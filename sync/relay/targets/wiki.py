@@ -123,7 +123,8 @@ class WikiTarget:
 
     def _summary(self, message, event) -> str:
         # The heading is already wikitext-escaped: edit summaries show character references
-        # as characters and never link them (CommentParser, escapeHtmlAllowEntities first).
+        # as characters and never link them (MediaWiki's includes/CommentFormatter/CommentParser.php
+        # escapes with Sanitizer::escapeHtmlAllowEntities before it looks for [[links]]).
         line = message.title or message.text.splitlines()[0]
         if self.summary:
             return _cut(i18n.format_message("en", self.summary, line), SUMMARY_CHARS)

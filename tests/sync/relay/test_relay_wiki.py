@@ -1,5 +1,6 @@
 """The wiki target against the REAL MediaWiki of the local stack."""
 
+import re
 import unicodedata
 import uuid
 from urllib.parse import urlsplit
@@ -24,6 +25,19 @@ def test_parse_subscribers_massmessage_formats():
     text = ("* [[User talk:Ana]]\n* {{target|page=User_talk:Bo}}\n* {{target|page=User talk:Far|site=fr.wikipedia.org}}\n"
             "<!-- [[User talk:Hidden]] -->\n* [[User:NotTalk]] [[:User talk:ana]] [[User talk:Ana|again]]")
     assert parse_subscribers(text) == ["User talk:Ana", "User talk:Bo"]
+
+
+def test_edit_summary_is_cut_between_character_references():
+    from bridge.config import RelayTarget
+    from sync.relay.render import render
+    from sync.relay.targets.wiki import SUMMARY_CHARS, WikiTarget
+
+    target = WikiTarget(None, RelayTarget(name="w", kind="wiki", options={"page": "P"}), client=object())
+    for n in range(40):
+        e = event(title="x" * n + "[[Category:Spam]]" * 40)
+        summary = target._summary(render(e, "wiki", "en"), e)
+        assert len(summary) <= SUMMARY_CHARS and "[" not in summary
+        assert re.fullmatch(r"(?:[^&]|&#[0-9]+;)*", summary), summary[-12:]  # whole references only
 
 
 @pytest.fixture(scope="module")
