@@ -39,12 +39,13 @@ def clean(value: Any) -> str:
 # (includes/parser/Parser.php, Preprocessor_Hash.php, BlockLevelPass.php):
 #   [ ]      internal links [[...]] (categories, files, interwiki), external links [url text]
 #   { } |    templates, parser functions ({{subst:}}, {{!}}), template parameters, tables;
-#            -{ }- is the language converter
+#            -{ }- is the language converter (includes/language/LanguageConverter.php)
 #   < > &    tags (<nowiki> in any case or spacing, <ref>, <script> shown as text), comments,
 #            entities (a literal "&amp;" must stay "&amp;")
-#   ~        signatures ~~~ ~~~~ ~~~~~ (pre-save transform)
+#   ~        signatures ~~~ ~~~~ ~~~~~ (pre-save transform, Parser::pstPass2)
 #   '        bold and italic ('' ''')
-#   = - _    headings at line ends, ---- rules, __NOTOC__ and other double-underscore words
+#   = - _    headings (Parser::handleHeadings), ---- rules, __NOTOC__ and the other
+#            double-underscore words (Parser::handleDoubleUnderscore)
 #   * # : ;  lists and indents at the start of a line, #REDIRECT; ":" also ends the protocol
 #            of free external links (http://, mailto:, tel:, ...: Parser::handleMagicLinks)
 #   !        table header cells (!!)
