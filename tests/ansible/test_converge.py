@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -311,4 +312,12 @@ def test_a_rebuilt_wheel_of_the_same_version_is_installed_and_the_bridge_restart
     assert installed.read_text().endswith(marker)
     after = set(_bridge_processes(root))
     assert after and not (after & before), "the bridge's processes were not restarted"
-    assert _direct("/healthz").status == 200
+    deadline = time.monotonic() + 60  # the restarted bridge takes a moment to listen again
+    while True:
+        try:
+            if _direct("/healthz").status == 200:
+                break
+        except urllib3.exceptions.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the restarted bridge does not answer /healthz"
+        time.sleep(1)
