@@ -21,10 +21,14 @@ SESSION_COOKIE = "space_bridge_session"
 
 
 def _read_at_most(stream, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it is longer than `limit` bytes."""
+    """The whole body, or 413 as soon as it is longer than `limit` bytes (400 when the chunked
+    encoding is broken or the client stops half-way: the server's reader raises then)."""
     body = bytearray()
     while len(body) <= limit:
-        chunk = stream.read(limit + 1 - len(body))
+        try:
+            chunk = stream.read(limit + 1 - len(body))
+        except Exception:  # noqa: BLE001 - gunicorn's InvalidChunkSize, NoMoreData, ... (gunicorn/http/errors.py)
+            abort(400, "the chunked request body is malformed or incomplete")
         if not chunk:
             return bytes(body)
         body += chunk

@@ -202,6 +202,14 @@ def test_gunicorn_refuses_big_bodies_and_guards_metrics(metrics_token, settings_
     assert status == 413
     status, body = post_raw(base, "/webhooks/discourse", {"Transfer-Encoding": "chunked"}, [b"x" * 5 * 1024] * 12)
     assert status == 404 and b"no forum configured" in body
+    # A broken chunked encoding is the client's fault: 400, not a 5xx.
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+    conn.putrequest("POST", "/webhooks/discourse")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    conn.send(b"zz\r\nnot a chunk\r\n0\r\n\r\n")
+    assert conn.getresponse().status == 400
+    conn.close()
     # /metrics: the peer is nginx's loopback, the client the address nginx appended.
     forwarded = {"X-Forwarded-For": "127.0.0.1, 198.51.100.4"}
     assert requests.get(f"{base}/metrics", headers=forwarded, timeout=5).status_code == 401
