@@ -152,14 +152,22 @@ def _choose_plural(lang: str, number: str, forms: list[str]) -> str:
 
 
 def format_message(lang: str, text: str, *params) -> str:
+    """`text` with PLURAL chosen and `$N` replaced.
+
+    PLURAL is read in the catalogue's text only (its number may be a `$N`), and parameters go in
+    last, in one pass: a parameter is member text (a title, a username) and is never read as
+    message syntax, as MediaWiki's Message::plaintextParams keeps it.
+    """
     values = [str(p) for p in params]
 
     def param(m: re.Match) -> str:
         i = int(m.group(1)) - 1
         return values[i] if 0 <= i < len(values) else m.group(0)
 
-    text = _PARAM.sub(param, text)
-    return _PLURAL.sub(lambda m: _choose_plural(lang, m.group(1), m.group(2).split("|")), text)
+    def plural(m: re.Match) -> str:
+        return _choose_plural(lang, _PARAM.sub(param, m.group(1)), m.group(2).split("|"))
+
+    return _PARAM.sub(param, _PLURAL.sub(plural, text))
 
 
 def lookup(lang: str, key: str) -> tuple[str, str] | None:

@@ -149,3 +149,11 @@ def test_negotiation(uselang, header, expected):
 def test_direction():
     assert i18n.direction("ar") == "rtl" and i18n.direction("he") == "rtl" and i18n.direction("fa-IR") == "rtl"
     assert i18n.direction("es") == "ltr" and i18n.direction("en") == "ltr"
+
+
+@pytest.mark.parametrize("member_text", ["{{PLURAL:2|one|two}}", "$2", "{{plural:$1|a|b}}", "$1$1"])
+def test_a_parameter_is_never_read_as_message_syntax(member_text):
+    # A topic titled "{{PLURAL:2|one|two}}" or "$2" shows as typed, whatever the message does with it.
+    text = "“$1”: {{PLURAL:$2|one reply|$2 replies}}"
+    assert i18n.format_message("en", text, member_text, 3) == f"“{member_text}”: 3 replies"
+    assert i18n.format_message("en", text, member_text, 1) == f"“{member_text}”: one reply"
