@@ -18,7 +18,10 @@ pytestmark = pytest.mark.stack
 def test_backfill_dry_run_then_mirror_then_nothing_left(mirror_env):
     env = mirror_env
     write_wp_constants(None, None)  # posts written before the bridge existed: no web hooks
-    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    # Posts an earlier test wrote (or whose meta it bumped) a moment ago must fall before `since`,
+    # and ours after it, with WordPress's one-second `modified`: let two seconds pass, look back one.
+    time.sleep(2)
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
     wp = env.wp()
     posts = [wp.create_post(f"Old post {i} {uuid.uuid4().hex[:6]} of the blog", f"<p>Written long ago, {i}.</p>",
                             status="publish", tags=["archive"]) for i in range(3)]
