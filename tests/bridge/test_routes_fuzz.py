@@ -124,7 +124,9 @@ def query_strings(draw) -> str:
 
 HEADER_NAMES = ["X-Space-Bridge-Signature", "X-Discourse-Event-Signature", "X-Discourse-Event", "X-Discourse-Event-Type",
                 "X-Discourse-Event-Id", "X-Discourse-Instance", "Accept-Language", "Content-Type", "Accept",
-                "Authorization", "X-Forwarded-For", "Referer", "Origin", "Content-Encoding", "Cookie"]
+                "Authorization", "X-Forwarded-For", "Referer", "Origin", "Content-Encoding", "Cookie", "Host",
+                "Transfer-Encoding", "Content-Length", "X-Forwarded-Proto", "X-Forwarded-Host"]
+HEADER_NAME = st.one_of(st.sampled_from(HEADER_NAMES), st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True))
 HEADER_VALUES = st.one_of(
     latin1_text, ODD.map(lambda v: v.encode("utf-8").decode("latin-1").replace("\r\n", "")),
     st.builds(lambda t, mac: f"t={t},v1={mac}", st.one_of(st.sampled_from(UNICODE_DIGITS + HUGE), latin1_text),
@@ -147,19 +149,21 @@ json_values = st.recursive(
 
 
 @st.composite
-def bodies(draw) -> bytes:
+def bodies(draw, path: str = "") -> bytes:
     import json
 
-    kind = draw(st.sampled_from(["binary", "json", "shaped", "deep", "junk"]))
+    kind = draw(st.sampled_from(["binary", "json", "shaped", "shaped", "shaped", "deep", "junk"]))
     if kind == "binary":
         return draw(st.binary(max_size=300))
     if kind == "json":
         return json.dumps(draw(json_values), allow_nan=True).encode()
-    if kind == "shaped":  # what the web hooks expect, with odd values
-        value = draw(st.one_of(json_values, ODD, st.integers(min_value=-2**70, max_value=2**70)))
-        shape = draw(st.sampled_from([{"post_id": value, "modified_gmt": value, "status": value, "event": value},
-                                      {"post": {"topic_id": value, "id": value, "updated_at": value}},
-                                      {"post": value}, {"topic": {"id": value, "category_id": value}}]))
+    if kind == "shaped":  # what the web hooks expect, with odd values (or plausible ones)
+        value = draw(st.one_of(json_values, ODD, st.integers(min_value=-2**70, max_value=2**70),
+                               st.integers(1, 2**63 - 1), st.integers(1, 2**63 - 1).map(str)))
+        shapes = [{"post_id": value, "modified_gmt": draw(some_text), "status": draw(some_text), "event": value},
+                  {"post": {"topic_id": value, "id": value, "updated_at": draw(some_text)}},
+                  {"post": value}, {"topic": {"id": value, "category_id": value}}]
+        shape = shapes[0] if "wordpress" in path else draw(st.sampled_from(shapes[1:] if "discourse" in path else shapes))
         text = json.dumps(shape, allow_nan=True)
         return text.encode() if draw(st.booleans()) else text.replace(": ", ":").encode("utf-16")
     if kind == "deep":
@@ -171,8 +175,8 @@ def bodies(draw) -> bytes:
 
 @st.composite
 def requests_(draw, method: str, path: str) -> dict:
-    headers = draw(st.lists(st.tuples(st.sampled_from(HEADER_NAMES), HEADER_VALUES), max_size=6))
-    body = draw(bodies()) if method == "POST" or draw(st.integers(0, 9)) == 0 else b""
+    headers = draw(st.lists(st.tuples(HEADER_NAME, HEADER_VALUES), max_size=6))
+    body = draw(bodies(path)) if method == "POST" or draw(st.integers(0, 9)) == 0 else b""
     return {
         "query": draw(query_strings()),
         "headers": headers,
@@ -185,8 +189,10 @@ def requests_(draw, method: str, path: str) -> dict:
         "signed_payload": draw(st.one_of(
             st.text(max_size=200),
             st.builds(lambda n, u, p: f"nonce={quote(n)}&return_sso_url={quote(u)}&prompt={quote(p)}",
-                      some_text, st.one_of(some_text, st.sampled_from([FORUM_URL + "/session/sso_login",
-                                                                       BLOG_URL + "/wp-login.php"])),
+                      st.one_of(some_text, st.text(min_size=1, max_size=40)),
+                      st.one_of(some_text, st.just((BLOG_URL if "wordpress" in path else FORUM_URL) + "/sso_login"),
+                                st.builds(lambda q: (BLOG_URL if "wordpress" in path else FORUM_URL) + "/x?" + quote(q),
+                                          some_text)),
                       st.sampled_from(["", "none", "login", "²"])))),
     }
 
