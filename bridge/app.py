@@ -110,7 +110,7 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         from sso import provider
 
         provider.init_app(app, settings, engine, outbox)
-        logout.init_app(app)  # single log-out: GET /logout (sso/logout.py)
+        logout.init_app(app)  # single log-out: GET /logout asks, POST /logout does it (sso/logout.py)
 
     # WordPress -> Discourse mirror: POST /webhooks/wordpress/<site>, POST /webhooks/discourse (sync/)
     from sync import discourse_hooks, wordpress_hooks
