@@ -95,6 +95,18 @@ def _insert(engine_or_conn) -> Any:
     raise RuntimeError(f"unsupported database {dialect}")
 
 
+def _storable(value: Any) -> Any:
+    """`value` with every NUL character replaced by U+FFFD: PostgreSQL's text and JSON types
+    cannot hold NUL (SQLite can), and a job made of platform text must be stored on both."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    return value
+
+
 def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], key: str,
             run_after: dt.datetime | None = None) -> tuple[int, bool]:
     """Record a job inside the caller's transaction; returns (job id, created).
@@ -106,9 +118,10 @@ def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], key: str
         raise ValueError("job kind must be 1-100 characters")
     if not key or len(key) > 255:
         raise ValueError("job key must be 1-255 characters")
+    key, payload = _storable(key), _storable(dict(payload))
     now = utcnow()
     stmt = _insert(conn).values(
-        kind=kind, key=key, payload=dict(payload), state="pending", attempts=0,
+        kind=kind, key=key, payload=payload, state="pending", attempts=0,
         run_after=run_after or now, created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["key"]).returning(outbox_jobs.c.id)
     new_id = conn.execute(stmt).scalar()

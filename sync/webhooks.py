@@ -170,6 +170,18 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
+def hint_text(value: Any, name: str, alphabet: re.Pattern[str]) -> str:
+    """A short text field of a delivery (a status, a time, an event name) in its closed alphabet,
+    else ValueError naming the field: such a value goes into job keys and logs, where a NUL
+    (which PostgreSQL cannot store), a line break or markup has no business."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if text is None or not alphabet.fullmatch(text):
+        raise ValueError(f"{name} is not a valid value")
+    return text
+
+
 def positive_id(value: Any, name: str = "id") -> int:
     """A platform's numeric id (JSON number or ASCII digits), 1..MAX_ID, else ValueError.
 

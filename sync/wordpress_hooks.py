@@ -30,6 +30,14 @@ from sync.mirror import enqueue_post
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Space-Bridge-Signature"
+
+# The body's hints, in the alphabets the mu-plugin sends them (space-bridge-mirror.php `send`):
+# a post_modified_gmt ("Y-m-d H:i:s"), a post_status (wp_insert_post stores it through
+# sanitize_key, in a varchar(20): wp-includes/post.php) or "deleted", and the event it remembered
+# ("edit", "terms", "deleted", "status:OLD>NEW").
+_MODIFIED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?|", re.ASCII)
+_STATUS = re.compile(r"[a-z0-9_-]{0,20}", re.ASCII)
+_EVENT = re.compile(r"[a-z]{0,10}(:[a-z0-9_-]{0,20}>[a-z0-9_-]{0,20})?", re.ASCII)
 _TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 _HEX_MAC = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 
@@ -81,13 +89,13 @@ def wordpress_webhook(site_name: str):
     try:
         data = webhooks.json_object(body)
         post_id = webhooks.positive_id(data.get("post_id"), "post_id")
-        modified = str(data.get("modified_gmt") or "")[:40]
-        status = str(data.get("status") or "")[:20]
+        modified = webhooks.hint_text(data.get("modified_gmt"), "modified_gmt", _MODIFIED)
+        status = webhooks.hint_text(data.get("status"), "status", _STATUS)
+        event = webhooks.hint_text(data.get("event"), "event", _EVENT)
     except ValueError as exc:
-        return jsonify(error="expected a JSON object {post_id, modified_gmt, status}", detail=str(exc)), 400
+        return jsonify(error="expected a JSON object {post_id, modified_gmt, status, event}", detail=str(exc)), 400
     with engine.begin() as conn:
-        job_id, created = enqueue_post(conn, site.name, post_id, modified, status, source="webhook",
-                                       event=str(data.get("event") or "")[:60])
-    log.info("mirror.webhook", site=site.name, post_id=post_id, status=status, wp_event=data.get("event"),
+        job_id, created = enqueue_post(conn, site.name, post_id, modified, status, source="webhook", event=event)
+    log.info("mirror.webhook", site=site.name, post_id=post_id, status=status, wp_event=event,
              job_id=job_id, queued=created)
     return jsonify(queued=created, job_id=job_id), 202 if created else 200

@@ -45,6 +45,17 @@ def test_same_key_is_one_job_even_after_it_ran(outbox):
     assert outbox.get(first).payload == {"n": 1}
 
 
+def test_platform_text_with_a_nul_is_stored_on_every_database(outbox):
+    # PostgreSQL's text and JSON cannot hold U+0000; a forum title or a web hook field may carry one
+    job_id, created = outbox.enqueue("t.kind", {"title": "a\x00b", "tags": ["x\x00"], "k\x00": {"n": "\x00"}},
+                                     key="site:\x00:1")
+    assert created
+    job = outbox.get(job_id)
+    assert job.payload == {"title": "a\ufffdb", "tags": ["x\ufffd"], "k\ufffd": {"n": "\ufffd"}}
+    assert job.key == "site:\ufffd:1"
+    assert outbox.enqueue("t.kind", {}, key="site:\x00:1") == (job_id, False)  # the same job, not a second
+
+
 def test_enqueue_joins_the_callers_transaction(engine, outbox):
     from bridge.outbox import enqueue
 

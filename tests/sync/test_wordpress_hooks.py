@@ -87,3 +87,26 @@ def test_unknown_site_and_bad_body(client):
     assert _post(http, BODY, site="nosuch").status_code == 404
     assert _post(http, {"post": "x"}).status_code == 400
     assert outbox.list() == []
+
+
+@pytest.mark.parametrize("field, value", [
+    ("status", "\u0000"), ("status", "pub\nlish"), ("status", "<b>publish</b>"), ("status", "x" * 21),
+    ("status", ["publish"]), ("modified_gmt", "2026-11-25 10:00:00\u0000"), ("modified_gmt", "yesterday"),
+    ("event", "status:draft>publish\r\nX-Injected: 1"), ("event", {"a": 1}),
+])
+def test_a_hint_outside_its_alphabet_is_refused_naming_the_field(client, field, value):
+    # Signed, so only the body's own checks stand between it and a job key (PostgreSQL refuses a NUL).
+    http, outbox = client
+    r = _post(http, {**BODY, field: value})
+    assert r.status_code == 400 and field in r.json["detail"]
+    assert outbox.list() == []
+
+
+def test_a_utf16_body_is_read_like_any_json(client):
+    # json.loads detects UTF-16 by its BOM; the fuzz test found a NUL status arriving this way
+    http, outbox = client
+    raw = b"\xff\xfe" + json.dumps({**BODY, "status": "\u0000"}).encode("utf-16-le")
+    r = http.post("/webhooks/wordpress/news", data=raw, headers={SIGNATURE_HEADER: sign(raw, SECRET)})
+    assert r.status_code == 400 and "status" in r.json["detail"]
+    raw = b"\xff\xfe" + json.dumps(BODY).encode("utf-16-le")
+    assert http.post("/webhooks/wordpress/news", data=raw, headers={SIGNATURE_HEADER: sign(raw, SECRET)}).status_code == 202
