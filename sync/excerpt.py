@@ -114,6 +114,14 @@ def reduce(soup: BeautifulSoup, base: str, *, drop_quotes: bool, keep_images: bo
     for img in soup.select("img.emoji"):
         img.replace_with(_emoji_text(img))
 
+    # Spoilers: plugins/spoiler-alert cooks div.spoiler / span.spoiler (the browser adds
+    # .spoiled); Discourse's excerpts remove them. The marker keeps the sentence readable.
+    # First, before the reductions below copy text out of polls, details summaries and quote
+    # titles: a spoiler inside a poll option would otherwise be copied out in the clear.
+    for el in soup.select(".spoiler, .spoiled"):
+        el.clear()
+        el.append(SPOILER)
+
     # Lightbox: lib/cooked_processor_mixin.rb add_lightbox! wraps an uploaded image in
     # div.lightbox-wrapper > a.lightbox > img + div.meta (filename, "1920×1080 245 KB", icons).
     for el in _each(soup, "div.lightbox-wrapper, a.lightbox"):
@@ -157,12 +165,6 @@ def reduce(soup: BeautifulSoup, base: str, *, drop_quotes: bool, keep_images: bo
         head = title.get_text(" ", strip=True) if title is not None else ""
         p.string = " ".join(x for x in (head, " / ".join(o for o in options if o)) if x)
         el.replace_with(p)
-
-    # Spoilers: plugins/spoiler-alert cooks div.spoiler / span.spoiler (the browser adds
-    # .spoiled); Discourse's excerpts remove them. The marker keeps the sentence readable.
-    for el in soup.select(".spoiler, .spoiled"):
-        el.clear()
-        el.append(SPOILER)
 
     # Details: plugins/discourse-details cooks [details=x] as details > summary + body. Only
     # the summary is visible until clicked; Discourse's e-mails show it the same way.

@@ -195,6 +195,14 @@ def test_spoilers_stay_hidden():
     assert out == f"The ending: {excerpt.SPOILER} and more. {excerpt.SPOILER}"
 
 
+def test_a_spoiler_inside_a_poll_option_stays_hidden():
+    # [poll] options are cooked like any inline text, so [spoiler] works inside one
+    poll = POLL.replace("Sunday</li>", '<span class="spoiler">Sunday, the surprise</span></li>')
+    out = text(poll)
+    assert "surprise" not in out
+    assert out.endswith(f"Saturday / {excerpt.SPOILER}")
+
+
 def test_details_show_only_their_summary():
     out = text(DETAILS)
     assert out == "Meeting notes … See above."
