@@ -150,7 +150,8 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
             try:
                 client.set_site_setting(name, value)
             except DiscourseValidationError as exc:
-                report.items.append(Item("setting", name, "error", f"Discourse refused {want}: {exc}"))
+                shown = "the secret" if secret else want  # a refused secret is still a secret
+                report.items.append(Item("setting", name, "error", f"Discourse refused {shown}: {exc}"))
                 continue
             if secret:
                 written_secrets.append((name, want))

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from bridge import config
 from bridge.cli import main
-from bridge.clients.discourse import SiteSetting, WebHook, WebHookEventType, WebHooks
+from bridge.clients.discourse import DiscourseValidationError, SiteSetting, WebHook, WebHookEventType, WebHooks
 from bridge.discourse_setup import Report, _site_settings, _web_hook, run_setup
 from sync.webhooks import verify_request
 
@@ -268,6 +268,26 @@ def test_hidden_setting_is_reported_not_guessed(tmp_path):
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
     assert item.status == "error" and "SiteSetting.discourse_connect_secret" in item.detail
     assert stub.written == [] and report.errors == [item]
+
+
+def test_a_refused_secret_is_not_shown_in_the_report(tmp_path):
+    """A forum that refuses the connect secret (a length validator, say): the report names the
+    setting and Discourse's reason, never the value (`discourse setup` prints the report)."""
+    class Refusing(StubForum):
+        def set_site_setting(self, name, value):
+            raise DiscourseValidationError("Discourse PUT /admin/site_settings: value is too short", status=422)
+
+    settings = stub_settings(tmp_path)
+    stub = Refusing({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
+                     "discourse_connect_secret": SiteSetting("discourse_connect_secret", "another-one", secret=True),
+                     "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
+                     "unicode_usernames": SiteSetting("unicode_usernames", "true"),
+                     "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
+    report = Report(dry_run=False)
+    _site_settings(stub, settings, report)
+    [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
+    assert item.status == "error" and "value is too short" in item.detail
+    assert CONNECT_SECRET not in item.detail
 
 
 def test_secret_that_cannot_be_read_back_is_said_so(tmp_path):
