@@ -101,29 +101,18 @@ _html_env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=
 _html_env.filters.update(_FILTERS)
 
 
-def _message(lang: str, key: str, *params: Any) -> str:
-    """The catalogue's text with `params` put in last: bridge/i18n.py reads {{PLURAL:...}} after
-    substituting, and a member's title must not be read as message syntax (relay messages
-    take no plural of a parameter)."""
-    marks = [f"\x00{i}\x00" for i in range(len(params))]
-    text = i18n.message(lang, key, *marks)
-    for mark, value in zip(marks, params):
-        text = text.replace(mark, str(value))
-    return text
-
-
 def _context(event: Event, lang: str, escape_html: bool = False) -> dict[str, Any]:
     def t(key, *params):
         if escape_html:  # the catalogue's texts are trusted, the parameters are not
-            return markupsafe.Markup(_message(lang, key, *(markupsafe.escape(p) for p in params)))
-        return _message(lang, key, *params)
+            return markupsafe.Markup(i18n.message(lang, key, *(markupsafe.escape(p) for p in params)))
+        return i18n.message(lang, key, *params)
 
     author = escape.clean(event.author) or i18n.message(lang, "spacebridge-relay-someone")
     title = escape.clean(event.title) or i18n.message(lang, "spacebridge-relay-untitled")
     key = _MESSAGE_KEYS[event.type]
     return {"event": event, "lang": lang, "dir": i18n.direction(lang), "t": t, "key": key,
             "author": author, "title": title, "url": escape.url(event.url),
-            "summary_plain": _message(lang, key, author, title)}
+            "summary_plain": i18n.message(lang, key, author, title)}
 
 
 def _truncate_bytes(text: str, limit: int) -> str:
