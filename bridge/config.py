@@ -214,6 +214,14 @@ class DiscourseSettings(_Model):
     preexisting_categories: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="slugs of categories setup does not create but checks exist")
 
+    @field_validator("api_username")
+    @classmethod
+    def _ascii_api_username(cls, value: str) -> str:
+        # the bridge names the API user in the Api-Username header (bridge/clients/discourse.py)
+        if not value or not value.isascii():
+            raise ValueError("must be the ASCII username of a forum admin (such as system)")
+        return value
+
     @field_validator("connect_secret")
     @classmethod
     def _connect_secret_length(cls, value: SecretStr) -> SecretStr:

@@ -717,6 +717,10 @@ class DiscourseClient:
                  sleep: Callable[[float], None] = time.sleep, pacer: Pacer | None = None):
         if not api_key:
             raise ValueError("a Discourse API key is required")
+        if not api_username.isascii():
+            # another user beyond ASCII is acted as by id, looked up as the API user (_acting_as),
+            # which therefore must be nameable in the Api-Username header itself
+            raise ValueError(f"the Discourse API username must be ASCII, not {api_username!r}")
         self.url = url.rstrip("/")
         self.api_username = api_username
         self.timeout = timeout

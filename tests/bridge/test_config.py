@@ -191,6 +191,15 @@ def test_short_secret_key_and_unknown_relay_target(tmp_path):
     assert "names unknown target(s): nowhere" in out
 
 
+def test_api_username_beyond_ascii_is_refused(tmp_path):
+    # the client acts as other non-ASCII users by id, looked up as the API user: that one must
+    # go by name in Api-Username (it looped until the stack overflowed)
+    data = own_example()
+    data["discourse"]["api_username"] = "محمد"
+    code, out = run_check(write(tmp_path, data))
+    assert code != 0 and "discourse.api_username: must be the ASCII username of a forum admin" in out
+
+
 def test_duplicate_site_names_and_duplicate_yaml_keys(tmp_path):
     data = example()
     data["wordpress"]["sites"].append(dict(data["wordpress"]["sites"][0]))

@@ -224,6 +224,12 @@ def test_whoami_and_user_agent(forum):
         assert UA.startswith("space-bridge/")
 
 
+def test_api_user_must_be_named_in_ascii(forum):
+    # acting as a non-ASCII member looks its id up as the API user, who must go by name
+    with pytest.raises(ValueError, match="API username must be ASCII"):
+        DiscourseClient(forum.url, forum.api_key, api_username="محمد")
+
+
 # -- errors -----------------------------------------------------------------------------------------
 def test_title_too_short_is_a_typed_error_with_discourses_message_and_not_retried(forum, counter):
     with client_for(forum, sleep=lambda s: pytest.fail("nothing may be retried")) as client:
