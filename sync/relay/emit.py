@@ -49,19 +49,14 @@ def _category_id(payload: Mapping[str, Any]) -> Any:
     return None
 
 
-def discourse_event(settings, engine, event_name: str, payload: Mapping[str, Any] | bytes) -> list:
-    """Called by the forum's web hook endpoint for every signed delivery; returns the queued jobs.
+def discourse_event(settings, engine, event_name: str, payload: Mapping[str, Any]) -> list:
+    """Called by the forum's web hook endpoint for every signed delivery, with its body already
+    read as a JSON object (sync/webhooks.json_object); returns the queued jobs.
 
     The category map (sync/relay/forum.py) names the event's category and says whether it is
     read-restricted; when the forum cannot be read, the event is private (fail closed).
     """
     try:
-        if isinstance(payload, (bytes, str)):
-            import json
-
-            payload = json.loads(payload)
-        if not isinstance(payload, Mapping):
-            return []
         if event_name in CATEGORY_EVENTS and settings.discourse is not None:
             forum.category_map(settings).invalidate()  # a permission may have changed: read again
             return []
