@@ -42,8 +42,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings.bridge.public_url.startswith("https://")
-    # Werkzeug stops a chunked body at this size (413) while a view reads it; the hook below
-    # refuses a declared Content-Length before any view runs.
+    # Werkzeug refuses (413) a declared Content-Length above this when a view reads the body, but
+    # cuts a chunked body there without a word (LimitedStream.readall); the hook below refuses
+    # both before any view runs.
     app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
     engine = engine or store.make_engine(settings.bridge.database_url)
     outbox = Outbox(engine, settings.outbox)
