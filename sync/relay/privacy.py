@@ -90,6 +90,9 @@ def post_reason(post: Mapping[str, Any], categories: CategoryIndex | None) -> st
         return "private message"
     if archetype not in PUBLIC_ARCHETYPES:
         return f"topic archetype {archetype!r}"
+    topic_id = post.get("topic_id")
+    if not isinstance(topic_id, int) or isinstance(topic_id, bool):
+        return "no topic id"  # without one the delivery-time re-check cannot see an unlisted topic
     return post_state_reason(post) or category_reason(post.get("category_id"), categories)
 
 

@@ -68,6 +68,8 @@ REPLY = {"id": 70, "post_number": 3, "topic_id": 9, "post_type": 1, "topic_arche
     ("post_created", {"category_id": 6}, CATS, "read-restricted category Staff"),
     ("post_created", {"topic_archetype": ""}, CATS, "topic archetype ''"),
     ("post_created", {}, CategoryIndex({}), "unknown category 5"),
+    ("post_created", {"topic_id": None}, CATS, "no topic id"),  # its topic's listing can't be checked
+    ("post_created", {"topic_id": "9"}, CATS, "no topic id"),
 ])
 def test_restricted_forum_content_is_private(event_name, change, categories, reason):
     base = TOPIC if event_name == "topic_created" else REPLY
