@@ -130,8 +130,8 @@ class ForumCheck:
                 post = self._read("post", int(post_id))
                 if post is None:
                     return "the post no longer exists on the forum"
-                if privacy.post_state_reason(post):
-                    return privacy.post_state_reason(post)
+                if state := privacy.post_state_reason(post):
+                    return state
         except DiscourseError as exc:
             raise outbox_failure(exc) from None
         return privacy.topic_reason(topic, index)
