@@ -268,8 +268,10 @@ def test_the_converge_inventory_passes_the_preflight(tmp_path):
 
 
 def test_the_bridge_on_the_blogs_host_name_is_refused(tmp_path, own_vault):
-    result = preflight(tmp_path, INVENTORY, own_vault, "space_bridge_host=space.example.org")
-    assert result.returncode != 0 and "space_bridge_host must be a host name of its own" in result.stdout
+    for same in ("space_bridge_host=space.example.org", "space_bridge_host=Space.Example.ORG",
+                 "space_bridge_public_url=https://space.example.org/bridge"):
+        result = preflight(tmp_path, INVENTORY, own_vault, same)
+        assert result.returncode != 0 and "must be a host name of its own" in result.stdout, same
 
 
 # -- (6) the bridge on its own host name; operator endpoints and big bodies stay out ----------
