@@ -50,7 +50,7 @@ from bridge.clients.wordpress import Post, PostNotFound, WordPressClient, WordPr
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
 from bridge.store import accounts, mirror_topics, reader, sso_members, utcnow
-from sync import render
+from sync import excerpt, render
 from sync.relay import emit as relay_emit
 
 log = structlog.get_logger(__name__)
@@ -233,7 +233,7 @@ class Mirror:
             notes.append(f"title refused ({errors}): now '{title}'")
             changed = True
         elif "Title is too long" in errors:
-            title = render._cut_at_word(title, max(20, len(title) * 2 // 3))
+            title = excerpt.cut_text(title, max(20, len(title) * 2 // 3))
             notes.append("title too long for the forum: cut")
             changed = True
         if "Body" in errors:

@@ -89,16 +89,6 @@ def tags_for(post: Post, settings: MirrorSettings) -> tuple[str, ...]:
     return tuple(out[: settings.max_tags])
 
 
-def _cut_at_word(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-–—") + "…"
-
-
 def title_for(post: Post, site: WordPressSite, settings: MirrorSettings) -> tuple[str, list[str]]:
     """The topic title and the notes on what was changed to make Discourse accept it."""
     notes: list[str] = []
@@ -113,7 +103,7 @@ def title_for(post: Post, site: WordPressSite, settings: MirrorSettings) -> tupl
         notes.append(f"title shorter than {settings.title_min_length}: padded to '{padded}'")
         title = padded
     if len(title) > settings.title_max_length:
-        title = _cut_at_word(title, settings.title_max_length)
+        title = excerpt.cut_text(title, settings.title_max_length)
         notes.append(f"title longer than {settings.title_max_length}: cut at a word")
     return title, notes
 
@@ -122,7 +112,7 @@ def dedupe_title(title: str, post: Post, site: WordPressSite, settings: MirrorSe
     """The title with the configured distinguishing suffix (kept within the maximum length)."""
     suffix = settings.duplicate_title_suffix.format(site=site_label(site), post_id=post.id)
     room = settings.title_max_length - len(suffix)
-    return _cut_at_word(title, room) + suffix
+    return excerpt.cut_text(title, room) + suffix
 
 
 def unclear_title(title: str, post: Post, site: WordPressSite) -> str:

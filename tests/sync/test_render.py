@@ -49,6 +49,18 @@ def test_short_title_padded_long_title_cut():
     assert render.dedupe_title("Same", post(), SITE, M) == "Same (Space news #7)"
 
 
+def test_a_long_title_without_spaces_is_cut_between_whole_characters():
+    import regex
+
+    # a Devanagari conjunct with its vowel sign, and an emoji ZWJ sequence: one character each
+    for word in ("क्षि", "👩🏽‍💻"):
+        full = word * 80
+        title, _ = render.title_for(post(title=full), SITE, M)
+        kept = title.removesuffix("…")
+        assert title.endswith("…") and len(title) <= 255 and full.startswith(kept)
+        assert regex.findall(r"\X", kept) == [word] * (len(kept) // len(word))
+
+
 def test_rtl_and_emoji_titles_kept():
     assert render.title_for(post(title="مرحبا بكم في مساحة ويكيميديا"), SITE, M)[0] == "مرحبا بكم في مساحة ويكيميديا"
     assert render.title_for(post(title="🎉🎉🎉"), SITE, M)[0].startswith("🎉🎉🎉 · Space news")
