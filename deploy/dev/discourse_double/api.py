@@ -503,8 +503,8 @@ def _visible_topic(ctx: Ctx, tid) -> dict | None:
 
 
 def _can_see_category(ctx: Ctx, cat: dict | None) -> bool:
-    # Category.secured: a read-restricted category is for the groups its permissions name; the
-    # double knows the automatic groups `everyone` and `staff` only.
+    # app/models/category.rb, Category.secured: a read-restricted category is for the groups its
+    # permissions name; the double knows the automatic groups `everyone` and `staff` only.
     return cat is None or not cat.get("read_restricted") or is_staff(ctx.user)
 
 
@@ -714,8 +714,8 @@ def _set_permissions(cat: dict, permissions: dict) -> None:
 
 
 def update_category(ctx: Ctx):
-    """CategoriesController#update: name, slug, colours, parent and permissions; a
-    category_updated web hook (config/initializers/012-web_hook_events.rb)."""
+    """app/controllers/categories_controller.rb#update: name, slug, colours, parent and
+    permissions; a category_updated web hook (config/initializers/012-web_hook_events.rb)."""
     require_staff(ctx)
     store, body = ctx.store, ctx.body or {}
     with store.lock:
