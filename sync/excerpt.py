@@ -52,13 +52,16 @@ def parse(html: str | None) -> BeautifulSoup:
 
 
 def absolute_url(url: str | None, base: str) -> str | None:
-    """`url` made absolute against `base`, or None when it is empty or not a web/mail link
-    (javascript:, data:); characters that would end a Markdown link early are percent-encoded."""
+    """`url` made absolute against `base`, or None when it is empty, unparsable or not a web/mail
+    link (javascript:, data:); characters that would end a Markdown link early are percent-encoded."""
     url = (url or "").strip()
     if not url:
         return None
-    joined = urljoin(base.rstrip("/") + "/", url) if base else url
-    scheme = urlsplit(joined).scheme.lower()
+    try:  # "http://[" (member-written HTML) makes urllib raise: such a link is left out, not fatal
+        joined = urljoin(base.rstrip("/") + "/", url) if base else url
+        scheme = urlsplit(joined).scheme.lower()
+    except ValueError:
+        return None
     if scheme and scheme not in SAFE_SCHEMES:
         return None
     return quote(joined, safe="/:?#[]@!$&'*+,;=%~-._")

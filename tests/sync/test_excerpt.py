@@ -250,6 +250,15 @@ def test_script_links_and_markup_written_as_text_stay_inert():
     assert soup.get_text().strip() == "click [x](javascript:alert(2)) <script> # not a heading"
 
 
+def test_a_link_urllib_cannot_parse_is_left_out_not_fatal():
+    # the class of "http://[" (an unclosed IPv6 host): urljoin and urlsplit raise ValueError
+    for href in ("http://[", "//[x", "http://[::1"):
+        html = f'<p>See <a href="{href}">this</a> <img src="{href}" alt="pic"> now</p>'
+        assert text(html) == "See this now"
+        md = excerpt.markdown(html, base=BLOG_POST)
+        assert " ".join(md.split()) == "See this now" and "](" not in md
+
+
 def test_cut_falls_outside_links_and_code_spans():
     html = '<p>one two <a href="/x">three four five</a> six <code>seven eight</code> nine</p>'
     assert excerpt.markdown(html, base=FORUM, words=4) == f"one two [three four]({FORUM}/x) …"
