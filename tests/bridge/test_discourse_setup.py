@@ -257,12 +257,18 @@ def stub_settings(tmp_path, forum_url="http://127.0.0.1:9"):
     return config.load(write_config(tmp_path, F, "https://space.example.org/bridge"))
 
 
+def forum_settings(**more: SiteSetting) -> dict[str, SiteSetting]:
+    """A forum already set up for the bridge but for its connect secret (unless given in `more`)."""
+    found = {"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
+             "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
+             "unicode_usernames": SiteSetting("unicode_usernames", "true"),
+             "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")}
+    return {**found, **more}
+
+
 def test_hidden_setting_is_reported_not_guessed(tmp_path):
     settings = stub_settings(tmp_path)
-    stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
-                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
-                      "unicode_usernames": SiteSetting("unicode_usernames", "true"),
-                      "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
+    stub = StubForum(forum_settings())
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -278,11 +284,8 @@ def test_a_refused_secret_is_not_shown_in_the_report(tmp_path):
             raise DiscourseValidationError("Discourse PUT /admin/site_settings: value is too short", status=422)
 
     settings = stub_settings(tmp_path)
-    stub = Refusing({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
-                     "discourse_connect_secret": SiteSetting("discourse_connect_secret", "another-one", secret=True),
-                     "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
-                     "unicode_usernames": SiteSetting("unicode_usernames", "true"),
-                     "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
+    stub = Refusing(forum_settings(
+        discourse_connect_secret=SiteSetting("discourse_connect_secret", "another-one", secret=True)))
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
@@ -293,11 +296,7 @@ def test_a_refused_secret_is_not_shown_in_the_report(tmp_path):
 def test_secret_that_cannot_be_read_back_is_said_so(tmp_path):
     settings = stub_settings(tmp_path)
     masked = SiteSetting("discourse_connect_secret", "", secret=True)
-    stub = StubForum({"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
-                      "discourse_connect_secret": masked,
-                      "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
-                      "unicode_usernames": SiteSetting("unicode_usernames", "true"),
-                      "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")})
+    stub = StubForum(forum_settings(discourse_connect_secret=masked))
     report = Report(dry_run=False)
     _site_settings(stub, settings, report)
     [item] = [i for i in report.items if i.name == "discourse_connect_secret"]
