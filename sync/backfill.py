@@ -17,15 +17,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
 from bridge.clients.discourse import DiscourseError
 from bridge.clients.wordpress import Post, WordPressError
 from bridge.config import Settings
-from bridge.store import mirror_topics, reader
-from sync import render
+from bridge.store import reader
+from sync import mapping, render
 from sync.mirror import Mirror
 
 log = structlog.get_logger(__name__)
@@ -57,8 +56,7 @@ def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime 
     site = settings.site(site_name)
     posts = mirror.wordpress(site.name).posts_modified_since(since or EPOCH, statuses=tuple(site.statuses))
     with reader(engine) as conn:
-        done = {r.post_id for r in conn.execute(sa.select(mirror_topics.c.post_id)
-                                                .where(mirror_topics.c.site == site.name))}
+        done = mapping.post_ids(conn, site.name)
     report = Report(listed=len(posts))
     for p in posts:
         if p.id in done:

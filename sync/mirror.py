@@ -29,7 +29,6 @@ the mirror reads the new topic back and lists it.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,35 +36,29 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from bridge import platforms
 from bridge.clients.discourse import (
     DiscourseAuthError,
-    DiscourseClient,
     DiscourseError,
     DiscourseValidationError,
     NotFound,
     outbox_failure,
 )
-from bridge.clients.wordpress import Post, PostNotFound, WordPressClient, WordPressError
+from bridge.clients.wordpress import Post, PostNotFound, WordPressError
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
-from bridge.store import accounts, mirror_topics, reader, sso_members, utcnow
-from sync import excerpt, render
+from bridge.store import reader
+from sso import members
+from sync import excerpt, mapping, render
+from sync.clients import MirrorClients
 from sync.relay import emit as relay_emit
+from sync.replies import KIND_REPLIES, handle_replies
 
 log = structlog.get_logger(__name__)
 
 KIND_POST = "mirror.post"
-KIND_REPLIES = "mirror.replies"
 
 #: Every status reconcile lists: the job decides (a topic is unlisted when its post leaves `statuses`).
 ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
-
-
-def _naive(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def post_job_key(site: str, post_id: int, modified: str, status: str, event: str = "") -> str:
@@ -82,13 +75,8 @@ def enqueue_post(conn: sa.Connection, site: str, post_id: int, modified: str, st
                    key=post_job_key(site, post_id, modified, status, event))
 
 
-def mapping(conn: sa.Connection, site: str, post_id: int):
-    t = mirror_topics.c
-    return conn.execute(sa.select(mirror_topics).where(t.site == site, t.post_id == int(post_id))).mappings().first()
-
-
-def mapping_by_topic(conn: sa.Connection, topic_id: int):
-    return conn.execute(sa.select(mirror_topics).where(mirror_topics.c.topic_id == int(topic_id))).mappings().first()
+#: Kept for the Discourse web hook (sync/discourse_hooks.py); the table's functions are in sync/mapping.py.
+mapping_by_topic = mapping.by_topic
 
 
 @dataclass
@@ -98,37 +86,12 @@ class Outcome:
     notes: list[str] | None = None
 
 
-class Mirror:
+class Mirror(MirrorClients):
     """The mirror's handlers with their clients: one per worker process (thread-safe)."""
-
-    def __init__(self, settings: Settings, engine: Engine, *, forum: DiscourseClient | None = None,
-                 max_wait: float | None = -1.0):
-        self.settings = settings
-        self.engine = engine
-        self._forum = forum
-        self._max_wait = settings.mirror.job_max_wait_seconds if max_wait == -1.0 else max_wait
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    # -- clients ------------------------------------------------------------------------------
-    @property
-    def forum(self) -> DiscourseClient:
-        with self._lock:
-            if self._forum is None:
-                self._forum = platforms.discourse(self.settings, max_wait=self._max_wait)
-            return self._forum
-
-    def wordpress(self, site: str) -> WordPressClient:
-        clients = getattr(self._local, "wp", None)
-        if clients is None:
-            clients = self._local.wp = {}
-        if site not in clients:
-            clients[site] = platforms.wordpress(self.settings, site)
-        return clients[site]
 
     # -- job handlers -------------------------------------------------------------------------
     def handle_post(self, job: Job) -> None:
-        site = self._site(job.payload.get("site"))
+        site = self.site(job.payload.get("site"))
         try:
             outcome = self.sync_post(site, int(job.payload["post_id"]))
         except DiscourseError as exc:
@@ -141,12 +104,6 @@ class Mirror:
                  topic_id=outcome.topic_id, notes=outcome.notes or None)
         Outbox(self.engine).note(job, outcome.notes or [])
 
-    def _site(self, name: Any) -> WordPressSite:
-        try:
-            return self.settings.site(str(name))
-        except KeyError as exc:
-            raise PermanentFailure(str(exc)) from None
-
     # -- the mirror of one post -----------------------------------------------------------------
     def sync_post(self, site: WordPressSite, post_id: int, post: Post | None = None) -> Outcome:
         """Bring the post's topic in step; `post`: the post as just read (else it is read here)."""
@@ -156,7 +113,7 @@ class Mirror:
             except PostNotFound:
                 post = None
         with reader(self.engine) as conn:
-            row = mapping(conn, site.name, post_id)
+            row = mapping.by_post(conn, site.name, post_id)
         wanted = post is not None and post.status in site.statuses
         if row is None:
             if not wanted:
@@ -165,10 +122,10 @@ class Mirror:
         if not wanted:
             if row["listed"]:
                 self.forum.set_visible(row["topic_id"], False)
-                self._save(site.name, post_id, listed=False, wp_modified=post.modified if post else None)
+                mapping.save(self.engine, site.name, post_id, listed=False, wp_modified=post.modified if post else None)
                 return Outcome("unlisted", row["topic_id"])
             if post is not None:
-                self._save(site.name, post_id, wp_modified=post.modified)
+                mapping.save(self.engine, site.name, post_id, wp_modified=post.modified)
             return Outcome("unchanged", row["topic_id"])
         return self._update(site, post, row)
 
@@ -269,12 +226,12 @@ class Mirror:
                 self.forum.update_first_post(topic_id, raw, edit_reason="the blog post was edited")
             except NotFound:
                 raise PermanentFailure(f"topic {topic_id} of post {post.id} is gone from the forum") from None
-            self._save(site.name, post.id, title=title, fingerprint=fingerprint, listed=True,
-                       wp_modified=post.modified, note="; ".join(notes) or None)
+            mapping.save(self.engine, site.name, post.id, title=title, fingerprint=fingerprint, listed=True,
+                         wp_modified=post.modified, note="; ".join(notes) or None)
             action = "updated" if action == "unchanged" else action
             if self.settings.relay.rules: relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=True)  # noqa: E701
         else:
-            self._save(site.name, post.id, listed=True, wp_modified=post.modified)
+            mapping.save(self.engine, site.name, post.id, listed=True, wp_modified=post.modified)
         return Outcome(action, topic_id, notes)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -284,52 +241,28 @@ class Mirror:
 
         The link is the external_id a DiscourseConnect login stored on the author's WordPress
         account, which the mu-plugin reports from the server (`Author.external_id`), looked up
-        in sso_members by `sub`. Never a name: display names, nicknames and real names are
+        by that id alone (sso/members.py). Never a name: display names, nicknames and real names are
         chosen by their owners, so matching them would let anyone post as anyone.
         """
         fallback = site.mirror_as or self.settings.mirror.username
         sub = post.author.external_id if post.author else None
         if not self.settings.mirror.post_as_author or not sub:
             return fallback
-        with reader(self.engine) as conn:
-            found = conn.execute(sa.select(sso_members.c.username).where(sso_members.c.sub == sub)).scalar()
-            blocked = conn.execute(sa.select(accounts.c.blocked).where(accounts.c.sub == sub)).scalar()
-        return found if found and not blocked else fallback
+        return members.forum_username(self.engine, sub) or fallback
 
     def _insert(self, site: WordPressSite, post: Post, eid: str, topic_id: int, topic_url: str, title: str,
                 fingerprint: str, listed: bool, note: str | None):
-        now = utcnow()
-        values = dict(site=site.name, post_id=post.id, external_id=eid, topic_id=topic_id, topic_url=topic_url,
-                      title=title[:1000], fingerprint=fingerprint, listed=listed, wp_modified=_naive(post.modified),
-                      note=note, created_at=now, updated_at=now)
-        with self.engine.begin() as conn:
-            if mapping(conn, site.name, post.id) is None:
-                conn.execute(sa.insert(mirror_topics).values(**values))
-            else:
-                conn.execute(sa.update(mirror_topics).where(mirror_topics.c.site == site.name,
-                                                            mirror_topics.c.post_id == post.id)
-                             .values(**{k: v for k, v in values.items() if k not in ("created_at",)}))
-            return mapping(conn, site.name, post.id)
-
-    def _save(self, site: str, post_id: int, **values) -> None:
-        if "wp_modified" in values:
-            values["wp_modified"] = _naive(values["wp_modified"])
-            if values["wp_modified"] is None:
-                values.pop("wp_modified")
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(mirror_topics).where(mirror_topics.c.site == site,
-                                                        mirror_topics.c.post_id == int(post_id))
-                         .values(updated_at=utcnow(), **values))
+        return mapping.put(self.engine, site=site.name, post_id=post.id, external_id=eid, topic_id=topic_id,
+                           topic_url=topic_url, title=title, fingerprint=fingerprint, listed=listed,
+                           wp_modified=post.modified, note=note)
 
     def _write_meta(self, site: WordPressSite, post_id: int, **values) -> None:
         """Write the bridge's meta and remember the `modified` time this write gave the post."""
         written = self.wordpress(site.name).set_meta(post_id, synced_at=dt.datetime.now(dt.timezone.utc), **values)
-        self._save(site.name, post_id, wp_modified=written.modified)
+        mapping.save(self.engine, site.name, post_id, wp_modified=written.modified)
 
 
 def mirror_handlers(settings: Settings, engine: Engine) -> dict[str, Any]:
     """The mirror's job kinds, sharing one Mirror (and so one forum client and its pacing)."""
-    from sync.replies import handle_replies
-
     mirror = Mirror(settings, engine)
     return {KIND_POST: mirror.handle_post, KIND_REPLIES: lambda job: handle_replies(mirror, job)}

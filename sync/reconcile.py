@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 
 from bridge.clients.wordpress import WordPressClient, WordPressError
 from bridge.config import Settings, WordPressSite
-from bridge.store import mirror_checkpoints, mirror_topics, reader, utcnow
+from bridge.store import mirror_checkpoints, reader, utcnow
+from sync import mapping
 from sync.mirror import ALL_STATUSES, enqueue_post
 
 log = structlog.get_logger(__name__)
@@ -58,9 +59,7 @@ def reconcile_site(settings: Settings, engine: Engine, site: WordPressSite, clie
     known = {}
     if ids:
         with reader(engine) as conn:
-            for row in conn.execute(sa.select(mirror_topics.c.post_id, mirror_topics.c.wp_modified).where(
-                    mirror_topics.c.site == site.name, mirror_topics.c.post_id.in_(ids))):
-                known[row.post_id] = row.wp_modified
+            known = mapping.modified_times(conn, site.name, ids)
     queued = 0
     with engine.begin() as conn:
         for post in posts:

@@ -29,10 +29,12 @@ from bridge.clients.discourse import DiscourseError, outbox_failure
 from bridge.clients.wordpress import PostNotFound, WordPressError
 from bridge.outbox import Job, PermanentFailure
 from bridge.store import reader
-from sync import render
-from sync.mirror import Mirror, mapping_by_topic
+from sync import mapping, render
+from sync.clients import MirrorClients
 
 log = structlog.get_logger(__name__)
+
+KIND_REPLIES = "mirror.replies"
 
 AVATAR_SIZE = 48
 
@@ -47,7 +49,7 @@ def _absolute(base: str, url: str | None) -> str | None:
     return url
 
 
-def latest_replies(mirror: Mirror, topic_id: int) -> tuple[int, list[dict[str, Any]], str] | None:
+def latest_replies(mirror: MirrorClients, topic_id: int) -> tuple[int, list[dict[str, Any]], str] | None:
     """(reply count, latest replies newest first, topic URL) of a topic; None if it is gone."""
     forum = mirror.forum
     settings = mirror.settings.mirror
@@ -89,14 +91,14 @@ def latest_replies(mirror: Mirror, topic_id: int) -> tuple[int, list[dict[str, A
     return int(count), replies, topic_url
 
 
-def handle_replies(mirror: Mirror, job: Job) -> None:
+def handle_replies(mirror: MirrorClients, job: Job) -> None:
     topic_id = int(job.payload["topic_id"])
     with reader(mirror.engine) as conn:
-        row = mapping_by_topic(conn, topic_id)
+        row = mapping.by_topic(conn, topic_id)
     if row is None:
         log.info("mirror.replies_unmapped", topic_id=topic_id)
         return
-    site = mirror._site(row["site"])
+    site = mirror.site(row["site"])
     try:
         found = latest_replies(mirror, topic_id)
     except DiscourseError as exc:
@@ -116,5 +118,5 @@ def handle_replies(mirror: Mirror, job: Job) -> None:
         if exc.retryable:
             raise
         raise PermanentFailure(str(exc)) from None
-    mirror._save(site.name, row["post_id"], wp_modified=written.modified)
+    mapping.save(mirror.engine, site.name, row["post_id"], wp_modified=written.modified)
     log.info("mirror.replies", site=site.name, post_id=row["post_id"], topic_id=topic_id, replies=count)

@@ -7,7 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from bridge.store import mirror_topics, utcnow
-from sync.mirror import enqueue_post, mapping, mapping_by_topic, post_job_key
+from sync import mapping
+from sync.mirror import enqueue_post, post_job_key
 from sync.reconcile import get_checkpoint, modified_key, set_checkpoint
 
 
@@ -27,9 +28,9 @@ def test_mapping_by_post_and_by_topic(engine):
             site="news", post_id=7, external_id="wp-news-7", topic_id=70, topic_url="https://f/t/x/70", title="T" * 20,
             fingerprint="f" * 64, listed=True, wp_modified=now, note=None, created_at=now, updated_at=now))
     with engine.connect() as conn:
-        assert mapping(conn, "news", 7)["topic_id"] == 70
-        assert mapping_by_topic(conn, 70)["post_id"] == 7
-        assert mapping(conn, "other", 7) is None
+        assert mapping.by_post(conn, "news", 7)["topic_id"] == 70
+        assert mapping.by_topic(conn, 70)["post_id"] == 7
+        assert mapping.by_post(conn, "other", 7) is None
 
 
 def test_same_post_version_queues_one_job(engine):
