@@ -15,8 +15,9 @@ from pathlib import Path
 import pydiscourse
 import pytest
 
-import bridge.clients.discourse as discourse_client
+import bridge.clients.discourse.transport as discourse_transport
 from bridge.clients.discourse import OPENAPI, ROUTES, DiscourseClient, Pacer, UnlistedRoute, route_for
+from bridge.clients.discourse.pydiscourse_adapter import PyDiscourse
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))  # `doubles`
@@ -77,21 +78,21 @@ def test_routes_match_only_their_own_paths():
 
 def test_the_client_has_one_transport():
     # every pydiscourse method ends in _request, which the bridge's subclass replaces
-    assert discourse_client._PyDiscourse._request is not pydiscourse.DiscourseClient._request
+    assert PyDiscourse._request is not pydiscourse.DiscourseClient._request
     for name in ("_get", "_put", "_post", "_delete"):
-        assert name not in vars(discourse_client._PyDiscourse), name
+        assert name not in vars(PyDiscourse), name
 
 
 def test_every_listed_route_is_used_and_accepted_by_the_double(monkeypatch):
     used: list[str] = []
-    real = discourse_client.route_for
+    real = discourse_transport.route_for
 
     def recording(method, path):
         name = real(method, path)
         used.append(name)
         return name
 
-    monkeypatch.setattr(discourse_client, "route_for", recording)
+    monkeypatch.setattr(discourse_transport, "route_for", recording)
     with DiscourseDouble() as forum:
         with DiscourseClient(forum.url, forum.api_key, connect_secret="contract-connect-secret",
                              pacer=Pacer(100000)) as client:
