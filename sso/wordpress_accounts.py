@@ -1,101 +1,27 @@
-"""Act on a member's WordPress account through the mu-plugin's signed REST routes.
+"""Act on a member's WordPress account: the log-out and demotion jobs.
 
-The mu-plugin (deploy/wordpress/space-bridge/sso.php) exposes, under ``/wp-json/space-bridge/v1``:
-
-- ``POST /logout {"external_id"}``: destroys every session of the user linked to that
-  external_id (``WP_Session_Tokens::destroy_all``);
-- ``POST /demote {"external_id", "role"}``: sets the role (``""``: none) and destroys the sessions.
-
-Each request is signed with the site's DiscourseConnect secret (``wordpress.sites[].connect_secret``,
-the mu-plugin's ``SPACE_BRIDGE_SSO_SECRET``), domain-separated from the handshake's signatures:
-
-    X-Space-Bridge-Timestamp: <unix seconds>
-    X-Space-Bridge-Nonce: <32 hex digits, new for every request>
-    X-Space-Bridge-Signature: hex HMAC-SHA256(secret,
-        "space-bridge-rest-v2\n{ts}\n{nonce}\n{METHOD}\n{route}[?{query}]\n{body}")
-
-``route`` is the REST route (``/space-bridge/v1/logout``) followed by ``?`` and the query string
-exactly as sent when there is one; ``body`` the raw JSON body, from which alone the plugin reads
-the parameters. A signature made for one method, route, query or body fails on any other. The
-plugin refuses a timestamp more than 300 s away and records each nonce with one INSERT that
-fails for a nonce already seen, so a request is accepted once even when replayed concurrently.
-
-The external_id is the member's Wikimedia `sub` (what the bridge's DiscourseConnect answer
-carries as ``external_id``).
+The requests themselves (signed POSTs to the mu-plugin's ``/wp-json/space-bridge/v1`` routes,
+their signature and errors) are the WordPress admin client's, :mod:`bridge.clients.wordpress.accounts`;
+this module binds them to the configured sites and runs them as outbox jobs.
 
 Job ``sso.demote_wordpress`` (payload ``{"site": NAME, "sub": SUB}``): a locked member loses
 every role on that site (``role``: ``""`` unless the payload names one) and is logged out.
+Job ``sso.logout_wordpress`` (``{"site", "sub"}``): the retry of a failed single log-out.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
-import time
-from collections.abc import Mapping
-from typing import Any
-
-import requests
 import structlog
 
-from bridge.outbox import Job, PermanentFailure, RetryLater
+from bridge.clients.errors import outbox_failure
+from bridge.clients.wordpress.accounts import (CONTEXT, DEFAULT_TIMEOUT, NAMESPACE, WordPressSSOError, call,
+                                               signature, signed_headers)
+from bridge.outbox import Job, PermanentFailure
+
+__all__ = ["CONTEXT", "DEFAULT_TIMEOUT", "NAMESPACE", "WordPressSSOError", "call", "demote", "demote_handler",
+           "handlers", "logout", "logout_handler", "signature", "signed_headers", "sso_sites"]
 
 log = structlog.get_logger(__name__)
-
-NAMESPACE = "/space-bridge/v1"
-CONTEXT = "space-bridge-rest-v2"
-DEFAULT_TIMEOUT = 5.0
-
-
-class WordPressSSOError(Exception):
-    """The mu-plugin refused or could not be reached; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, message: str, status: int = 0):
-        super().__init__(message)
-        self.status = status
-
-
-def signature(secret: str, timestamp: int | str, method: str, target: str, body: bytes | str, nonce: str) -> str:
-    """The mu-plugin's request signature; `target` is the route with "?query" when there is one."""
-    if isinstance(body, str):
-        body = body.encode()
-    message = f"{CONTEXT}\n{timestamp}\n{nonce}\n{method.upper()}\n{target}\n".encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def signed_headers(secret: str, method: str, target: str, body: bytes, *, now: float | None = None,
-                   nonce: str | None = None) -> dict[str, str]:
-    """The headers of one signed request (a fresh nonce unless one is given)."""
-    ts = int(now if now is not None else time.time())
-    nonce = nonce or secrets.token_hex(16)
-    return {"Content-Type": "application/json",
-            "X-Space-Bridge-Timestamp": str(ts),
-            "X-Space-Bridge-Nonce": nonce,
-            "X-Space-Bridge-Signature": signature(secret, ts, method, target, body, nonce)}
-
-
-def call(site_url: str, secret: str, name: str, fields: Mapping[str, Any], *,
-         timeout: float = DEFAULT_TIMEOUT, now: float | None = None,
-         session: requests.Session | None = None) -> dict:
-    """POST a signed request to the mu-plugin route `name`; the JSON answer, or WordPressSSOError."""
-    route = f"{NAMESPACE}/{name}"
-    body = json.dumps(dict(fields), separators=(",", ":")).encode()
-    headers = signed_headers(secret, "POST", route, body, now=now)
-    url = str(site_url).rstrip("/") + "/wp-json" + route
-    try:
-        resp = (session or requests).post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise WordPressSSOError(f"{url}: {type(exc).__name__}") from exc
-    try:
-        data = resp.json()
-    except ValueError:
-        data = None
-    if resp.status_code != 200 or not isinstance(data, dict):
-        code = data.get("code") if isinstance(data, dict) else None
-        raise WordPressSSOError(f"{url}: HTTP {resp.status_code} {code or ''}".strip(), resp.status_code)
-    return data
 
 
 def _site(settings, name: str):
@@ -136,9 +62,7 @@ def _run(settings, job: Job, action) -> None:
     try:
         answer = action(site, str(sub))
     except WordPressSSOError as exc:
-        if exc.status in (400, 401, 403, 404):
-            raise PermanentFailure(str(exc)) from exc
-        raise RetryLater(30, str(exc)) from exc
+        raise outbox_failure(exc) from exc
     log.info(f"{job.kind}.done", site=name, found=answer.get("found"), job_id=job.id)
 
 
