@@ -1,61 +1,25 @@
-"""MediaWiki client: log in with a bot password, add to pages, read them back.
-
-Built on mwclient 0.11 (:class:`mwclient.Site`), configured and extended for the bridge:
-
-* **maxlag on every request.**  mwclient 0.11 only sends its ``max_lag`` to ``index.php``
-  (``Site.raw_index``); API calls go out without it.  :class:`_Site` adds ``maxlag`` to every
-  API call, as https://www.mediawiki.org/wiki/Manual:Maxlag_parameter asks of bots.
-* **Back-off.**  When the servers lag, MediaWiki answers the error ``maxlag`` with the headers
-  ``X-Database-Lag`` and ``Retry-After`` (ApiMain::checkMaxLag()).  mwclient's ``raw_call``
-  already sleeps on that header: ``Sleeper.sleep(Retry-After)`` waits
-  ``max(Retry-After, retry_timeout * (retries - 1))`` and gives up with
-  ``MaximumRetriesExceeded`` after ``max_retries``.  We bound both (defaults 5 tries,
-  5 s steps instead of mwclient's 25 and 30 s), fill in a missing ``Retry-After`` (mwclient
-  would crash on ``int(None)``) and also retry a ``maxlag`` error whose headers a proxy
-  dropped.  Running out of retries raises :class:`MediaWikiLagError` (retryable).
-* **Typed errors** (:class:`MediaWikiError` and subclasses), each with ``retryable`` so the
-  outbox can decide: a protected page or a block is final, a read-only wiki, lag, an edit
-  conflict or a server error is worth retrying.
-* **Secrets.**  mwclient's ``MaximumRetriesExceeded`` carries the request data as its args,
-  which for a login includes ``lgpassword`` (and for edits the CSRF token); this client never
-  lets such an exception (or its message) out, and scrubs the bot password from every text it
-  raises or logs.
-* **Sessions.**  Logging in is lazy (first operation) and is repeated once if the wiki says
-  the session is gone (``assertuserfailed``) before giving up.
-"""
+"""The MediaWiki client: log in with a bot password, add to pages, read them back."""
 
 from __future__ import annotations
 
 import html
 import logging
 import re
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Self
 
 import mwclient
 import mwclient.errors
 import requests
 
 from bridge.clients import DEFAULT_USER_AGENT
+from bridge.clients.mediawiki.errors import (EditConflict, EditResult, InvalidTitle, MediaWikiAuthError,
+                                             MediaWikiEditRefused, MediaWikiError, MediaWikiLagError,
+                                             MediaWikiUnavailable, PageNotFound, PageProtected, Section,
+                                             UserBlocked, WikiReadOnly)
+from bridge.clients.mediawiki.site import Site, response_hook, split_api_url
+from bridge.clients.scrub import Scrubber
 
-__all__ = [
-    "DEFAULT_USER_AGENT",
-    "EditConflict",
-    "EditResult",
-    "InvalidTitle",
-    "MediaWikiAuthError",
-    "MediaWikiClient",
-    "MediaWikiEditRefused",
-    "MediaWikiError",
-    "MediaWikiLagError",
-    "MediaWikiUnavailable",
-    "PageNotFound",
-    "PageProtected",
-    "Section",
-    "UserBlocked",
-    "WikiReadOnly",
-]
+__all__ = ["DEFAULT_MAXLAG", "DEFAULT_MAX_RETRIES", "DEFAULT_RETRY_TIMEOUT", "DEFAULT_TIMEOUT", "MediaWikiClient"]
 
 log = logging.getLogger(__name__)
 
@@ -63,160 +27,8 @@ DEFAULT_MAXLAG = 5
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_TIMEOUT = 5
-#: MediaWiki's own floor for Retry-After on a maxlag error (ApiMain::checkMaxLag).
-_MIN_RETRY_AFTER = 5
-
-
-# ----------------------------------------------------------------------------------------
-# Errors
-
-
-class MediaWikiError(Exception):
-    """A MediaWiki request failed.  ``code``/``info`` are the API's error code and text."""
-
-    retryable = False
-
-    def __init__(self, message: str, *, code: str | None = None, info: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.info = info
-
-    def __str__(self) -> str:
-        return f"{self.message} [code {self.code}]" if self.code else self.message
-
-
-class MediaWikiAuthError(MediaWikiError):
-    """The bot password login was refused (wrong name/password, bot password revoked, ...)."""
-
-
-class MediaWikiUnavailable(MediaWikiError):
-    """Network failure, time-out, server error or garbage answer: retry later."""
-
-    retryable = True
-
-
-class MediaWikiLagError(MediaWikiUnavailable):
-    """The wiki's database lag stayed above ``maxlag`` for all our retries: retry later."""
-
-
-class MediaWikiEditRefused(MediaWikiError):
-    """The wiki refused the edit (abuse filter, spam blacklist, captcha, ...)."""
-
-
-class PageProtected(MediaWikiEditRefused):
-    """The page (or its title, or namespace) is protected against our edit."""
-
-
-class UserBlocked(MediaWikiEditRefused):
-    """The bot account is blocked."""
-
-
-class WikiReadOnly(MediaWikiEditRefused):
-    """The wiki is in read-only mode (maintenance): retry later."""
-
-    retryable = True
-
-
-class EditConflict(MediaWikiEditRefused):
-    """Someone else edited the page meanwhile: retry (re-read first if it matters)."""
-
-    retryable = True
-
-
-class PageNotFound(MediaWikiError):
-    """The page does not exist."""
-
-
-class InvalidTitle(MediaWikiError):
-    """Not a valid page title."""
-
-
-# ----------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """What an edit did: ``revision_id`` is the new revision (None when nothing changed)."""
-
-    title: str
-    page_id: int | None
-    revision_id: int | None
-    changed: bool
-
-
-@dataclass(frozen=True)
-class Section:
-    """A section heading of a page, as the parser sees it.
-
-    ``level`` is 2 for ``== h ==``; ``heading`` is plain text; ``index`` is the section
-    number used by ``action=edit&section=`` (a string, "T-1" for transcluded sections).
-    """
-
-    level: int
-    heading: str
-    anchor: str
-    index: str
-
-
-# ----------------------------------------------------------------------------------------
-# mwclient, extended
-
-
-class _Site(mwclient.Site):
-    """mwclient.Site that sends ``maxlag`` on every API call and retries a maxlag error
-    that came without mwclient's trigger header."""
-
-    def raw_api(self, action, http_method="POST", retry_on_error=True, *args, **kwargs):
-        kwargs.setdefault("maxlag", self.max_lag)
-        sleeper = self.sleepers.make()
-        while True:
-            info = super().raw_api(action, http_method, retry_on_error, *args, **kwargs)
-            error = info.get("error") if isinstance(info, dict) else None
-            if not (isinstance(error, dict) and error.get("code") == "maxlag"):
-                return info
-            # Normally raw_call() already slept on X-Database-Lag; we only get here if the
-            # header was lost on the way.
-            self.last_lag = error.get("lag")
-            log.warning("MediaWiki database lag %ss exceeds maxlag %s; backing off", error.get("lag"), self.max_lag)
-            sleeper.sleep(_MIN_RETRY_AFTER)
-
-
-def _response_hook(site_ref: dict):
-    """requests response hook: note database lag, and make sure mwclient can read Retry-After."""
-
-    def hook(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        lag = resp.headers.get("X-Database-Lag")
-        if lag is not None:
-            site = site_ref.get("site")
-            if site is not None:
-                site.last_lag = lag
-            retry_after = resp.headers.get("Retry-After", "")
-            if not retry_after.strip().isdigit():
-                resp.headers["Retry-After"] = str(_MIN_RETRY_AFTER)
-            log.warning("MediaWiki database lag %ss; waiting (Retry-After %ss)", lag, resp.headers["Retry-After"])
-        return resp
-
-    return hook
-
 
 _TAG_RE = re.compile(r"<[^>]+>")
-
-
-def _split_api_url(api_url: str) -> tuple[str, str, str, str]:
-    """``https://host/w/api.php`` -> (scheme, host, path "/w/", ext ".php")."""
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an http(s) URL of api.php: {api_url!r}")
-    directory, _, script = parts.path.rpartition("/")
-    if not script.startswith("api"):
-        raise ValueError(f"the API URL must end in api.php (or api.<ext>): {api_url!r}")
-    return parts.scheme, parts.netloc, directory + "/", script[len("api"):]
-
-
-# ----------------------------------------------------------------------------------------
-# The public client
 
 
 class MediaWikiClient:
@@ -254,15 +66,17 @@ class MediaWikiClient:
         retry_timeout: int = DEFAULT_RETRY_TIMEOUT,
     ):
         self.api_url = api_url
-        self._scheme, self._host, self._path, self._ext = _split_api_url(api_url)
+        self._scheme, self._host, self._path, self._ext = split_api_url(api_url)
         self.username = username
         self._password = password
+        # Any length: a bot password is generated long, and this client always hid it whole.
+        self._scrub = Scrubber(password, min_length=1)
         self.user_agent = user_agent
         self.maxlag = maxlag
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry_timeout = retry_timeout
-        self._site: _Site | None = None
+        self._site: Site | None = None
 
     @classmethod
     def from_host(cls, host: str, username: str, password: str, *, path: str = "/w/", scheme: str = "https",
@@ -275,7 +89,7 @@ class MediaWikiClient:
     def __repr__(self) -> str:
         return f"<MediaWikiClient {self.api_url} as {self.username!r}>"
 
-    def __enter__(self) -> MediaWikiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -288,17 +102,13 @@ class MediaWikiClient:
 
     # -- session ---------------------------------------------------------------------------
 
-    def _scrub(self, text: Any) -> str:
-        text = str(text)
-        return text.replace(self._password, "[redacted]") if self._password else text
-
     def _on_wait(self, sleeper: Any, retries: int, args: Any) -> None:
         # mwclient passes the request data as `args` (a login's includes the password): never log it.
         log.info("MediaWiki %s: retry %d of %d", self._host, retries, self.max_retries)
 
-    def _new_site(self) -> _Site:
+    def _new_site(self) -> Site:
         site_ref: dict = {}
-        site = _Site(
+        site = Site(
             self._host,
             path=self._path,
             ext=self._ext,
@@ -314,7 +124,7 @@ class MediaWikiClient:
         )
         site.last_lag = None
         site_ref["site"] = site
-        site.connection.hooks["response"].append(_response_hook(site_ref))
+        site.connection.hooks["response"].append(response_hook(site_ref))
         return site
 
     def login(self) -> None:
@@ -342,13 +152,13 @@ class MediaWikiClient:
             raise MediaWikiAuthError(f"MediaWiki login as {self.username!r} did not create a session")
         self._site = site
 
-    def _ensure_site(self) -> _Site:
+    def _ensure_site(self) -> Site:
         if self._site is None:
             self.login()
         assert self._site is not None
         return self._site
 
-    def _map_error(self, exc: BaseException, what: str, site: _Site | None) -> MediaWikiError:
+    def _map_error(self, exc: BaseException, what: str, site: Site | None) -> MediaWikiError:
         """Any exception from mwclient/requests -> a MediaWikiError without secrets."""
         prefix = f"MediaWiki {self._host} {what}"
         if isinstance(exc, MediaWikiError):
@@ -431,7 +241,7 @@ class MediaWikiClient:
         """Run do_edit(page, extra_params) on a fresh Page (so no stale base revision)."""
         extra = {} if create else {"nocreate": "1"}
 
-        def operation(site: _Site) -> EditResult:
+        def operation(site: Site) -> EditResult:
             page = site.pages[title]
             result = do_edit(page, extra)
             changed = "nochange" not in result
@@ -471,7 +281,7 @@ class MediaWikiClient:
     def get_wikitext(self, title: str) -> str:
         """The current wikitext of a page; PageNotFound if it does not exist."""
 
-        def operation(site: _Site) -> str:
+        def operation(site: Site) -> str:
             page = site.pages[title]
             if not page.exists:
                 raise PageNotFound(f"MediaWiki {self._host}: no page {title!r}", code="missingtitle")
@@ -485,7 +295,7 @@ class MediaWikiClient:
     def sections(self, title: str) -> list[Section]:
         """The section headings of a page, in order; PageNotFound if it does not exist."""
 
-        def operation(site: _Site) -> list[Section]:
+        def operation(site: Site) -> list[Section]:
             info = site.get("parse", page=title, prop="sections", redirects=1)
             return [
                 Section(
@@ -507,7 +317,7 @@ class MediaWikiClient:
         ``locked`` when the global account is locked). Wikis without CentralAuth only warn about
         the unknown module: ``locked`` is then None (unknown)."""
 
-        def operation(site: _Site) -> dict[str, Any]:
+        def operation(site: Site) -> dict[str, Any]:
             data = site.get("query", list="users", ususers=username, usprop="blockinfo",
                             meta="globaluserinfo", guiuser=username)
             query = data.get("query") or {}
