@@ -75,7 +75,7 @@ from flask import (Blueprint, Flask, Response, current_app, g, jsonify, redirect
 from bridge import i18n
 from bridge.clients import user_agent
 from bridge.config import Settings, WikimediaSettings
-from sso import accounts, policy, sessions
+from sso import accounts, policy, redirects, sessions
 from sso.accounts import Account
 from sso.profile import ProfileError, parse_profile
 
@@ -178,69 +178,21 @@ def _state() -> _State:
     return current_app.extensions[EXTENSION]
 
 
-# -- where the bridge may send a browser ----------------------------------------------------------
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-#: `next` travels in the session cookie (4 KB in all); a DiscourseConnect URL is ~600 characters
-MAX_NEXT_LENGTH = 2048
-
-
-def split_url(url: str):
-    """urlsplit, or None for a URL it refuses: it raises ValueError on a bad IPv6 host ("http://[")."""
-    try:
-        return urlsplit(url)
-    except ValueError:
-        return None
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    parts = split_url(url)
-    if parts is None:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    try:
-        port = parts.port or _DEFAULT_PORTS[scheme]
-    except ValueError:
-        return None
-    return scheme, parts.hostname.lower(), port
-
-
-def allowed_origins(settings: Settings) -> set[tuple[str, str, int]]:
-    """(scheme, host, port) of the bridge, the forum and every WordPress site: where `next` may point."""
-    urls = [settings.bridge.public_url]
-    if settings.discourse is not None:
-        urls.append(settings.discourse.url)
-    urls += [site.url for site in settings.wordpress.sites]
-    return {o for o in map(_origin, urls) if o}
+# -- where the bridge may send a browser (sso/redirects.py) ---------------------------------------
+MAX_NEXT_LENGTH = redirects.MAX_NEXT_LENGTH
+split_url = redirects.split_url
+_origin = redirects.origin
+allowed_origins = redirects.allowed_origins
 
 
 def safe_next(value: str | None, settings: Settings | None = None) -> str | None:
     """`value` when it is a same-origin path ("/x?y") or an http(s) URL on a configured host."""
-    if not value or len(value) > MAX_NEXT_LENGTH:
-        return None
-    if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return None
-    parts = split_url(value)
-    if parts is None:
-        return None
-    if not parts.scheme and not parts.netloc:
-        return value if value.startswith("/") and not value.startswith("//") else None
-    if parts.username is not None or parts.password is not None:
-        return None
-    origin = _origin(value)
-    settings = settings or _state().settings
-    return value if origin and origin in allowed_origins(settings) else None
+    return redirects.safe_next(value, settings or _state().settings)
 
 
 def default_next() -> str:
     """Where a member lands when no (acceptable) `next` was given: the forum, else the first blog."""
-    settings = _state().settings
-    if settings.discourse is not None:
-        return settings.discourse.url + "/"
-    if settings.wordpress.sites:
-        return settings.wordpress.sites[0].url + "/"
-    return url_for("wikimedia.whoami")
+    return redirects.default_next(_state().settings)
 
 
 # -- API for the other flows ----------------------------------------------------------------------
