@@ -1,0 +1,103 @@
+"""Each blog as DiscourseConnect consumer: `GET /sso/wordpress/<site>`, for every site of
+``wordpress.sites`` with a ``connect_secret`` (the site's space-bridge mu-plugin,
+deploy/wordpress/space-bridge/sso.php, is the consumer).
+
+What it is told: the member, the wiki groups as they are (``groups``), the WordPress role the
+site's ``roles`` give (``custom.role``) and the wiki username (``custom.wiki_username``). The
+login name is the forum name in Latin letters: WordPress keeps logins ASCII (sanitize_user with
+$strict, wp-includes/formatting.php).
+
+Log-out and demotion go through the mu-plugin's signed REST routes (sso/wordpress_accounts.py):
+a failed log-out queues ``sso.logout_wordpress`` {site, sub}; a member the wiki locked or blocked
+gets ``sso.demote_wordpress`` {site, sub}. There is nothing to re-sync: the blog reads the
+fields again at the member's next login there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from sso import usernames, wordpress_accounts
+from sso.consumers.base import LOGGED_OUT, LOGOUT_TIMEOUT, QUEUED, UNKNOWN, Consumer, member_fields
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from bridge.config import Settings, WordPressSite
+    from bridge.outbox import Handler, Outbox
+    from sso.accounts import Account
+    from sso.settings import SsoSettings
+
+log = structlog.get_logger(__name__)
+
+PREFIX = "wordpress:"
+LOGOUT_WORDPRESS = "sso.logout_wordpress"
+DEMOTE_WORDPRESS = "sso.demote_wordpress"
+
+
+def wordpress_role(account: Account, site: WordPressSite) -> str:
+    for group, role in site.roles.items():
+        if group in account.groups:
+            return role
+    return site.default_role
+
+
+def wordpress_fields(account: Account, username: str, site: WordPressSite, sso: SsoSettings) -> dict[str, Any]:
+    """The fields for a blog's mu-plugin: the member, the wiki groups as they are (`groups`) and
+    the WordPress role the site's `roles` give (`custom.role`)."""
+    fields = member_fields(account, username, sso)
+    fields.update({
+        "groups": ",".join(g for g in account.groups if g not in ("*",)),
+        "custom.role": wordpress_role(account, site),
+        "custom.wiki_username": account.username,
+    })
+    if not account.email_confirmed:
+        fields["require_activation"] = True
+    return fields
+
+
+@dataclasses.dataclass(frozen=True)
+class WordPress(Consumer):
+    """One blog of ``wordpress.sites`` with a ``connect_secret``."""
+
+    site: WordPressSite
+
+    route = "/sso/wordpress/<site>"
+    endpoint = "wordpress"
+
+    @classmethod
+    def configured(cls, settings: Settings) -> list[Consumer]:
+        return [cls(PREFIX + site.name, site.connect_secret.get_secret_value(), site.url, site)
+                for site in settings.wordpress.sites if site.connect_secret is not None]
+
+    @classmethod
+    def name_for(cls, **view_args: str) -> str:
+        return PREFIX + view_args["site"]
+
+    @classmethod
+    def handlers(cls, settings: Settings, engine: sa.Engine) -> dict[str, Handler]:
+        return wordpress_accounts.handlers(settings)
+
+    def answer_fields(self, engine: sa.Engine, account: Account, username: str, sso: SsoSettings) -> dict[str, Any]:
+        return wordpress_fields(account, usernames.transliterate(username), self.site, sso)
+
+    def log_out(self, settings: Settings, outbox: Outbox | None, sub: str, stamp: int) -> str:
+        try:
+            found = wordpress_accounts.logout(self.site, sub, timeout=LOGOUT_TIMEOUT).get("found")
+            return LOGGED_OUT if found else UNKNOWN
+        except wordpress_accounts.WordPressSSOError as exc:
+            log.warning("sso.logout.wordpress_failed", sub=sub, site=self.site.name, error=str(exc))
+            if outbox is not None:
+                outbox.enqueue(LOGOUT_WORDPRESS, {"site": self.site.name, "sub": sub},
+                               key=f"logout:wordpress:{self.site.name}:{sub}:{stamp}")
+            return QUEUED
+
+    def queue_suspend(self, outbox: Outbox, sub: str, stamp: str, job_kinds: set[str]) -> bool:
+        if DEMOTE_WORDPRESS not in job_kinds:
+            return False
+        outbox.enqueue(DEMOTE_WORDPRESS, {"site": self.site.name, "sub": sub},
+                       key=f"{DEMOTE_WORDPRESS}:{self.site.name}:{sub}:{stamp}")
+        return True
