@@ -27,11 +27,12 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
+
+from bridge import signing
 
 # lib/discourse_connect_base.rb: ACCESSORS and BOOLS (same order: the answer follows it)
 ACCESSORS = ("add_groups", "admin", "avatar_force_update", "avatar_url", "bio", "card_background_url",
@@ -100,14 +101,12 @@ class ConnectRequest:
 
 def sign(payload: str, secret: str) -> str:
     """Hex HMAC-SHA256 of the Base64 `payload` with `secret` (DiscourseConnectBase.sign)."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return signing.sign(secret, payload)
 
 
 def verify(payload: str, sig: str, secret: str) -> bool:
     """Constant-time check of `sig` (64 hex digits, either case) against `payload`."""
-    if not isinstance(sig, str) or not _HEX.fullmatch(sig):
-        return False
-    return hmac.compare_digest(sign(payload, secret), sig.lower())
+    return signing.verify(secret, payload, sig)
 
 
 def parse_request(sso: Any, sig: Any, secret: str) -> ConnectRequest:

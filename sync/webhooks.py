@@ -7,7 +7,7 @@ Discourse signs every delivery of a web hook that has a secret
 
 The signature covers the exact bytes of the body, so it must be checked on the raw body as
 received, before any JSON parsing or re-encoding. :func:`verify_signature` does that in
-constant time (``hmac.compare_digest``) and raises :class:`InvalidSignature` with a
+constant time (:func:`bridge.signing.verify`) and raises :class:`InvalidSignature` with a
 ``reason`` an endpoint can log and return (the reason never contains the secret or the
 expected signature). The HTTP endpoint that uses it is part of the bridge's web server.
 
@@ -19,13 +19,13 @@ the delivery attempt, new for every retry; ``X-Discourse-Instance``: the forum's
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from bridge import signing
 
 __all__ = [
     "EVENT_HEADER",
@@ -82,7 +82,7 @@ def _raw(body: bytes | bytearray | memoryview) -> bytes:
 
 def sign(body: bytes, secret: str | bytes) -> str:
     """The header value Discourse sends for `body`: ``sha256=<64 lowercase hex digits>``."""
-    return f"{_ALGORITHM}=" + hmac.new(_key(secret), _raw(body), hashlib.sha256).hexdigest()
+    return f"{_ALGORITHM}=" + signing.sign(_key(secret), _raw(body))
 
 
 def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> None:
@@ -105,8 +105,7 @@ def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> No
     digest = digest.strip()
     if not _HEX_DIGEST.fullmatch(digest):
         raise InvalidSignature("malformed", f"{SIGNATURE_HEADER} does not hold a 64-digit hex SHA-256 digest")
-    expected = hmac.new(key, raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode("ascii"), digest.lower().encode("ascii")):
+    if not signing.verify(key, raw, digest):
         raise InvalidSignature("mismatch", f"{SIGNATURE_HEADER} does not match the body: wrong secret, "
                                            "or the body was changed on the way")
 
