@@ -36,13 +36,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from bridge.clients.discourse import (
-    DiscourseAuthError,
-    DiscourseError,
-    DiscourseValidationError,
-    NotFound,
-    outbox_failure,
-)
+from bridge.clients.discourse import DiscourseAuthError, DiscourseError, DiscourseValidationError, NotFound
+from bridge.clients.errors import outbox_failure
 from bridge.clients.wordpress import Post, PostNotFound, WordPressError
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
@@ -94,12 +89,8 @@ class Mirror(MirrorClients):
         site = self.site(job.payload.get("site"))
         try:
             outcome = self.sync_post(site, int(job.payload["post_id"]))
-        except DiscourseError as exc:
+        except (DiscourseError, WordPressError) as exc:
             raise outbox_failure(exc) from None
-        except WordPressError as exc:
-            if exc.retryable:
-                raise
-            raise PermanentFailure(str(exc)) from None
         log.info("mirror.post", site=site.name, post_id=job.payload["post_id"], action=outcome.action,
                  topic_id=outcome.topic_id, notes=outcome.notes or None)
         Outbox(self.engine).note(job, outcome.notes or [])

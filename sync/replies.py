@@ -25,9 +25,10 @@ from typing import Any
 
 import structlog
 
-from bridge.clients.discourse import DiscourseError, outbox_failure
+from bridge.clients.discourse import DiscourseError
+from bridge.clients.errors import outbox_failure
 from bridge.clients.wordpress import PostNotFound, WordPressError
-from bridge.outbox import Job, PermanentFailure
+from bridge.outbox import Job
 from bridge.store import reader
 from sync import mapping, render
 from sync.clients import MirrorClients
@@ -115,8 +116,6 @@ def handle_replies(mirror: MirrorClients, job: Job) -> None:
         log.info("mirror.replies_post_gone", site=site.name, post_id=row["post_id"])
         return
     except WordPressError as exc:
-        if exc.retryable:
-            raise
-        raise PermanentFailure(str(exc)) from None
+        raise outbox_failure(exc) from None
     mapping.save(mirror.engine, site.name, row["post_id"], wp_modified=written.modified)
     log.info("mirror.replies", site=site.name, post_id=row["post_id"], topic_id=topic_id, replies=count)
