@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-bp = Blueprint("sso_provider", __name__)
-
 EXTENSION = "sso.provider"
 SESSION_PENDING = "sso_pending"
 MAX_PENDING = 4
@@ -80,7 +78,7 @@ def init_app(app: Flask, settings: Settings, engine: sa.Engine, outbox: Outbox) 
     if wikimedia.EXTENSION not in app.extensions:
         raise ValueError("the DiscourseConnect provider needs the Wikimedia login (wikimedia section)")
     app.extensions[EXTENSION] = _State(settings, engine, outbox, consumers.by_name(settings))
-    app.register_blueprint(bp)
+    app.register_blueprint(_blueprint())
 
 
 def _state() -> _State:
@@ -205,12 +203,7 @@ def _view(kind: type[Consumer]):
     return view
 
 
-for _kind in consumers.KINDS:
-    bp.add_url_rule(_kind.route, _kind.endpoint, _view(_kind), methods=["GET"])
-
-
 # -- after each Wikimedia login, the consumers may re-sync what changed -----------------------------
-@bp.after_app_request
 def _after_login(response: Response) -> Response:
     if request.endpoint != "wikimedia.callback" or response.status_code not in (302, 303):
         return response
@@ -225,3 +218,11 @@ def _after_login(response: Response) -> Response:
             log.exception("sso.resync_queue_failed", consumer=consumer.name, sub=account.sub)
     return response
 
+
+def _blueprint() -> Blueprint:
+    """The provider's routes, one per kind of consumer in `consumers.KINDS` when the app is made."""
+    bp = Blueprint("sso_provider", __name__)
+    for kind in consumers.KINDS:
+        bp.add_url_rule(kind.route, kind.endpoint, _view(kind), methods=["GET"])
+    bp.after_app_request(_after_login)
+    return bp
