@@ -23,6 +23,7 @@ from bridge.outbox import Job, Outbox  # noqa: E402
 from bridge.store import accounts as accounts_table  # noqa: E402
 from bridge.store import outbox_jobs, sso_nonces  # noqa: E402
 from sso import accounts, discourse_connect, provider, usernames  # noqa: E402
+from sso.consumers import discourse as forum_consumer  # noqa: E402
 from tests.sso.conftest import settings_data  # noqa: E402
 
 SECRET = "connect-secret-123"  # conftest.settings_data's discourse.connect_secret
@@ -286,16 +287,16 @@ def test_changed_groups_queue_a_sync_that_reaches_the_forum(bridge, forum, wm, b
     resp = wm.complete_login(browser, browser.get(bridge.url + "/login?next=/whoami", timeout=30), "Alice Member")
     assert resp.json()["account"]["groups"][-1] == "bureaucrat"
     outbox = Outbox(bridge.engine)
-    jobs = outbox.list(kind=provider.SYNC_DISCOURSE)
+    jobs = outbox.list(kind=forum_consumer.SYNC_DISCOURSE)
     assert len(jobs) == 1 and jobs[0].payload == {"sub": "1001"}
     # the same login again queues nothing new (same key)
     browser.cookies.clear()
     wm.complete_login(browser, browser.get(bridge.url + "/login?next=/whoami", timeout=30), "Alice Member")
-    assert len(outbox.list(kind=provider.SYNC_DISCOURSE)) == 1
+    assert len(outbox.list(kind=forum_consumer.SYNC_DISCOURSE)) == 1
 
     from bridge import jobs as bridge_jobs
 
-    handler = bridge_jobs.handlers(bridge.settings, bridge.engine)[provider.SYNC_DISCOURSE]
+    handler = bridge_jobs.handlers(bridge.settings, bridge.engine)[forum_consumer.SYNC_DISCOURSE]
     handler(jobs[0])
     user = forum.request("GET", "/u/by-external/1001.json").json()["user"]
     assert user["admin"] is True and user["username"] == "Alice_Member"
@@ -323,13 +324,13 @@ def test_sync_handler_turns_forum_errors_into_outbox_failures(bridge, forum, wm,
         def sync_sso(self, *a, **k):
             raise self.exc
 
-    job = Job(id=1, kind=provider.SYNC_DISCOURSE, key="k", payload={"sub": "1001"}, state="running", attempts=1,
+    job = Job(id=1, kind=forum_consumer.SYNC_DISCOURSE, key="k", payload={"sub": "1001"}, state="running", attempts=1,
               run_after=None, created_at=None)
-    h = provider.sync_discourse_handler(bridge.settings, bridge.engine,
+    h = forum_consumer.sync_discourse_handler(bridge.settings, bridge.engine,
                                         lambda: Failing(DiscourseValidationError("Username is invalid", status=422)))
     with pytest.raises(PermanentFailure):
         h(job)
-    h = provider.sync_discourse_handler(bridge.settings, bridge.engine,
+    h = forum_consumer.sync_discourse_handler(bridge.settings, bridge.engine,
                                         lambda: Failing(DiscourseUnavailable("502", status=502)))
     with pytest.raises(DiscourseUnavailable):
         h(job)

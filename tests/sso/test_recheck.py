@@ -21,6 +21,8 @@ from bridge.clients.discourse import DiscourseClient  # noqa: E402
 from bridge.clients.mediawiki import MediaWikiClient  # noqa: E402
 from bridge.outbox import Job, Outbox  # noqa: E402
 from sso import accounts, recheck  # noqa: E402
+from sso.consumers.discourse import SUSPEND_DISCOURSE, SUSPEND_REASON, suspend_discourse_handler  # noqa: E402
+from sso.consumers.wordpress import DEMOTE_WORDPRESS  # noqa: E402
 
 CONNECT_SECRET = "connect-secret-123"
 
@@ -74,7 +76,7 @@ def test_locked_and_blocked_members_are_marked_and_queued(engine):
     add_account(engine, "5", "Blog Only Bo", ["wordpress:blog"])
     wiki = ScriptedWiki({"Locked Lou": {"locked": True}, "Blocked Bea": {"blocked": True},
                          "Unreachable Uli": RuntimeError("timed out"), "Blog Only Bo": {"blocked": True}})
-    kinds = {recheck.SUSPEND_DISCOURSE, recheck.DEMOTE_WORDPRESS}
+    kinds = {SUSPEND_DISCOURSE, DEMOTE_WORDPRESS}
     counts = recheck.recheck(settings, engine, Outbox(engine), wiki, job_kinds=kinds)
     assert counts == {"checked": 4, "blocked": 3, "failed": 1, "queued": 4}
     assert [accounts.get(engine, s).blocked for s in "12345"] == [True, True, False, False, True]
@@ -93,14 +95,14 @@ def test_locked_and_blocked_members_are_marked_and_queued(engine):
 def test_no_wordpress_job_without_a_handler_for_it(engine):
     add_account(engine, "1", "Locked Lou", ["discourse", "wordpress:blog"])
     counts = recheck.recheck(settings_for(), engine, Outbox(engine), ScriptedWiki({"Locked Lou": {"locked": True}}),
-                             job_kinds={recheck.SUSPEND_DISCOURSE})
+                             job_kinds={SUSPEND_DISCOURSE})
     assert counts["queued"] == 1
     assert [k for k, _ in queued(engine)] == ["sso.suspend_discourse"]
 
 
 def test_the_worker_handles_what_the_recheck_queues(engine):
     kinds = set(bridge_jobs.handlers(settings_for(), engine))
-    assert recheck.SUSPEND_DISCOURSE in kinds and "sso.sync_discourse" in kinds
+    assert SUSPEND_DISCOURSE in kinds and "sso.sync_discourse" in kinds
 
 
 def test_schedule_registers_the_recheck_at_the_configured_interval(engine):
@@ -129,13 +131,13 @@ def test_suspend_handler_suspends_the_forum_user(engine):
         settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
         with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET) as client:
             client.sync_sso("1", "1@example.org", username="Locked_Lou", name="Lou")
-        handle = recheck.suspend_discourse_handler(settings)
-        handle(Job(id=1, kind=recheck.SUSPEND_DISCOURSE, key="k", payload={"sub": "1"}, state="running",
+        handle = suspend_discourse_handler(settings)
+        handle(Job(id=1, kind=SUSPEND_DISCOURSE, key="k", payload={"sub": "1"}, state="running",
                    attempts=1, run_after=None, created_at=None))
         user = next(u for u in forum.state()["users"].values() if u.get("external_id") == "1")
-        assert user["suspended_till"] > user["suspended_at"] and user["suspend_reason"] == recheck.SUSPEND_REASON
+        assert user["suspended_till"] > user["suspended_at"] and user["suspend_reason"] == SUSPEND_REASON
         # a member without a forum account: nothing to do
-        handle(Job(id=2, kind=recheck.SUSPEND_DISCOURSE, key="k2", payload={"sub": "999"}, state="running",
+        handle(Job(id=2, kind=SUSPEND_DISCOURSE, key="k2", payload={"sub": "999"}, state="running",
                    attempts=1, run_after=None, created_at=None))
 
 
@@ -194,7 +196,7 @@ def test_recheck_against_the_real_mediawiki(stack, engine):
             assert status["locked"] is None  # no CentralAuth on the local wiki
             assert client.user_status(fine_name)["blocked"] is False
             counts = recheck.recheck(settings, engine, Outbox(engine), client,
-                                     job_kinds={recheck.SUSPEND_DISCOURSE})
+                                     job_kinds={SUSPEND_DISCOURSE})
         assert counts == {"checked": 2, "blocked": 1, "failed": 0, "queued": 1}
         assert accounts.get(engine, "11").blocked and not accounts.get(engine, "12").blocked
         assert queued(engine) == [("sso.suspend_discourse", (("sub", "11"),))]
