@@ -10,7 +10,7 @@ import structlog
 from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bridge import metrics, store
+from bridge import features, metrics, store
 from bridge.config import Settings
 from bridge.outbox import Outbox
 
@@ -92,7 +92,15 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         if current != head:
             return jsonify(status="error", database="schema not migrated",
                            hint="run: space-bridge db upgrade", current=current, expected=head), 503
-        return jsonify(status="ok", database="ok", schema=current)
+        checks = {}
+        for feature in app.extensions["space_bridge"]["features"]:
+            for name, result in (feature.health(context) if feature.health is not None else {}).items():
+                checks[f"{feature.name}.{name}"] = result
+        failed = sorted(name for name, result in checks.items() if not result.ok)
+        body = {"status": "error" if failed else "ok", "database": "ok", "schema": current}
+        if checks:
+            body["checks"] = {name: result.detail for name, result in checks.items()}
+        return jsonify(body), 503 if failed else 200
 
     @app.get("/metrics")
     def metrics_endpoint():
@@ -102,21 +110,14 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> Flask:
         body, content_type = metrics.render(outbox)
         return Response(body, content_type=content_type)
 
-    if settings.wikimedia is not None:  # Wikimedia login: /login, /oauth/callback, /whoami (sso/wikimedia.py)
-        from sso import logout, wikimedia
-
-        wikimedia.init_app(app, settings, engine)
-
-        # DiscourseConnect provider: /sso/discourse, /sso/wordpress/<site> (sso/provider.py)
-        from sso import provider
-
-        provider.init_app(app, settings, engine, outbox)
-        logout.init_app(app)  # single log-out: GET /logout asks, POST /logout does it (sso/logout.py)
-
-    # WordPress -> Discourse mirror: POST /webhooks/wordpress/<site>, POST /webhooks/discourse (sync/)
-    from sync import discourse_hooks, wordpress_hooks
-
-    app.register_blueprint(wordpress_hooks.bp)
-    app.register_blueprint(discourse_hooks.bp)
+    # The flows: login, mirror, relay, ... each adds its routes (bridge/features.py).
+    context = features.Context(settings, engine, outbox)
+    enabled = features.enabled(settings)
+    for feature in enabled:
+        if feature.init_app is not None:
+            feature.init_app(app, context)
+        for blueprint in feature.blueprints(context) if feature.blueprints is not None else ():
+            app.register_blueprint(blueprint)
+    app.extensions["space_bridge"]["features"] = enabled
 
     return app

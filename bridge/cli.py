@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
 import threading
-from pathlib import Path
 
 import click
 
+from bridge import cli_support, features
 from bridge import config as config_mod
 
 
-def _load(ctx: click.Context) -> config_mod.Settings:
-    path = ctx.find_root().params.get("config_path")
-    try:
-        settings = config_mod.load(path)
-    except config_mod.ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    _prepare_process(settings)
-    return settings
-
-
-def _prepare_process(settings: config_mod.Settings) -> None:
-    """Logging, and the shared metrics directory before prometheus_client is first imported."""
-    if "prometheus_client" not in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        metrics_dir = Path(settings.bridge.state_dir) / "metrics"
-        try:
-            metrics_dir.mkdir(parents=True, exist_ok=True)
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        except OSError as exc:
-            click.echo(f"warning: metrics of other processes are not shared: cannot create {metrics_dir}: "
-                       f"{exc.strerror}", err=True)
-    from bridge import logs
-
-    logs.configure(settings.bridge.log_format, settings.bridge.log_level)
-
-
-def _engine(settings):
-    from bridge import store
-
-    return store.make_engine(settings.bridge.database_url)
+_load = cli_support.load
+_engine = cli_support.engine
+_prepare_process = cli_support.prepare_process
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -283,92 +255,19 @@ def discourse_setup(ctx, dry_run):
     ctx.exit(1 if report.errors else 0)
 
 
-# -- mirror -------------------------------------------------------------------------------
-@main.command()
-@click.option("--site", "site_name", required=True, help="The WordPress site (wordpress.sites[].name).")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Only posts modified since this date (UTC); default: every post.")
-@click.option("--dry-run", is_flag=True, help="Only list what would be mirrored.")
-@click.option("--threads", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="Posts mirrored at a time (all share discourse.requests_per_minute).")
-@click.pass_context
-def backfill(ctx, site_name, since, dry_run, threads):
-    """Mirror a site's existing posts to the forum (resumable: run it again after a stop)."""
-    import datetime as dt
-
-    from sync import backfill as bf
-    from sync.mirror import Mirror
-
-    settings = _load(ctx)
-    if settings.discourse is None:
-        raise click.ClickException(f"no discourse section in {settings.source}")
+# -- the features' own commands (bridge/features.py) -----------------------------------------
+def _add_feature_commands() -> None:
     try:
-        settings.site(site_name)
-    except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from None
-    engine = _engine(settings)
-    mirror = Mirror(settings, engine, max_wait=None)
-    if since is not None:
-        since = since.replace(tzinfo=dt.timezone.utc)
-    report = bf.plan(settings, engine, site_name, since, mirror)
-    eta = report.eta_seconds(settings, report.todo)
-    click.echo(f"{report.listed} post(s) listed, {report.already} already mirrored, {len(report.todo)} to mirror; "
-               f"about {eta / 60:.1f} min at {settings.discourse.requests_per_minute} forum requests a minute")
-    if dry_run:
-        for post in report.todo:
-            click.echo("  " + bf.describe(post, settings, site_name))
+        installed = features.installed()
+    except features.FeatureError as exc:  # the configuration check names it too; other commands still run
+        click.echo(f"warning: {exc}", err=True)
         return
-    remaining = list(report.todo)
-
-    def eta_label(_item):
-        return f"ETA {bf.Report().eta_seconds(settings, remaining) / 60:.1f} min (forum budget)"
-
-    with click.progressbar(length=len(remaining), label="mirroring", show_eta=False, show_pos=True,
-                           item_show_func=eta_label) as bar:
-        def done(post):
-            remaining.remove(post)
-            bar.update(1, post)
-
-        bf.run(settings, engine, site_name, report, mirror, threads=threads, on_done=done)
-    click.echo(f"created {report.created} topic(s) in {report.seconds:.1f} s; {len(report.failed)} failed")
-    for post_id, error in report.failed:
-        click.echo(f"  post {post_id}: {error}", err=True)
-    ctx.exit(1 if report.failed else 0)
+    for feature in installed:
+        for command in feature.commands() if feature.commands else ():
+            if command.name in main.commands:
+                click.echo(f"warning: feature '{feature.name}' command '{command.name}' hides a command of the "
+                           "same name", err=True)
+            main.add_command(command)
 
 
-# -- relay (sync/relay) -------------------------------------------------------------------
-@main.group("relay")
-def relay_group():
-    """Relay of Space activity to wiki pages, IRC and chats."""
-
-
-@relay_group.command("test")
-@click.argument("event_file", type=click.Path(exists=True, dir_okay=False))
-@click.pass_context
-def relay_test(ctx, event_file):
-    """Show which targets the event in EVENT-FILE (YAML or JSON) reaches, and the messages; sends nothing."""
-    import yaml
-
-    from sync.relay import rules
-    from sync.relay.deliver import message_for
-    from sync.relay.events import Event
-
-    settings = _load(ctx)
-    try:
-        data = yaml.safe_load(Path(event_file).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("the file must hold one event (a mapping)")
-        event = Event.from_dict(data)
-    except (yaml.YAMLError, TypeError, ValueError) as exc:
-        raise click.ClickException(f"{event_file}: {exc}") from None
-    targets = rules.route(settings.relay, event)
-    click.echo(f"event {event.id} ({event.type}{', private' if event.private else ''}) reaches "
-               f"{len(targets)} target(s)" + (": " + ", ".join(t.name for t in targets) if targets else ""))
-    for target in targets:
-        message = message_for(target, event)
-        click.echo(f"\n== {target.name} ({target.kind}, {target.language or event.language}) ==")
-        if message.title:
-            click.echo(f"title: {message.title}")
-        click.echo(message.text)
-        if message.html:
-            click.echo(f"html: {message.html}")
+_add_feature_commands()

@@ -12,6 +12,7 @@ in logs or in `config check` output.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import os
 import re
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import regex
 import yaml
 from pydantic import (
     AfterValidator,
@@ -31,9 +31,12 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
+
+from bridge import features
 
 ENV_PREFIX = "env:"
 DEFAULT_CONFIG_PATH = "/etc/space-bridge/space.yaml"
@@ -76,14 +79,14 @@ Secret = Annotated[SecretStr, BeforeValidator(_resolve_env), AfterValidator(_not
 """A required secret: a literal, or `env:NAME` resolved at load time."""
 
 
-def _check_http_url(value: str) -> str:
+def check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"'{value}' is not an http(s) URL")
     return value.rstrip("/")
 
 
-HttpUrl = Annotated[str, BeforeValidator(_resolve_env), AfterValidator(_check_http_url)]
+HttpUrl = Annotated[str, BeforeValidator(_resolve_env), AfterValidator(check_http_url)]
 
 
 def _check_db_url(value: str) -> str:
@@ -96,8 +99,14 @@ def _check_db_url(value: str) -> str:
 DatabaseUrl = Annotated[str, BeforeValidator(_resolve_env), AfterValidator(_check_db_url)]
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
+    """The base of every configuration section, the features' own included: unknown keys are
+    errors and a loaded configuration never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_Model = Model
 
 
 #: Loopback only: nginx on the same host, or a scraper on it.
@@ -326,37 +335,6 @@ class WordPressSettings(_Model):
         return sites
 
 
-class MirrorSettings(_Model):
-    """Every blog post gets its forum discussion (sync/mirror.py, docs/architecture.md)."""
-
-    reconcile_interval_seconds: float = Field(300.0, ge=1, description="how often every site is asked for "
-                                              "the posts modified since its checkpoint")
-    reconcile_overlap_seconds: float = Field(120.0, ge=0, description="listed again before the checkpoint "
-                                             "(clock skew, one-second precision)")
-    initial_lookback_days: float = Field(2.0, ge=0, description="first reconcile of a site: posts modified "
-                                         "this long ago (older ones: space-bridge backfill)")
-    webhook_max_age_seconds: int = Field(300, ge=10, le=3600, description="replay window of WordPress web hooks")
-    excerpt_words: int = Field(80, ge=10, le=1000, description="topic body: the excerpt, cut to this many words")
-    continue_reading: str = Field("Continue reading", min_length=1, description="text of the link to the post")
-    title_min_length: int = Field(15, ge=1, description="Discourse's min_topic_title_length")
-    title_max_length: int = Field(255, ge=20, description="Discourse's max_topic_title_length")
-    title_padding: str = Field("{title} · {site}", description="a title shorter than the minimum: {title}, {site}")
-    duplicate_title_suffix: str = Field(" ({site} #{post_id})", description="added to a title the forum "
-                                        "already has: {site}, {post_id}")
-    max_tags: int = Field(5, ge=0, description="Discourse's max_tags_per_topic")
-    max_tag_length: int = Field(20, ge=1, description="Discourse's max_tag_length")
-    username: str | None = Field(None, description="Discourse user topics are created as (default: "
-                                 "discourse.api_username)")
-    post_as_author: bool = Field(True, description="create the topic as its author's forum account when the "
-                                 "author's blog account is linked to a member by a Wikimedia login "
-                                 "(external id, never a name)")
-    relist_embedded: bool = Field(True, description="list a new topic Discourse left unlisted (embed_unlisted)")
-    latest_replies: int = Field(5, ge=0, le=20, description="replies shown under the post")
-    reply_excerpt_chars: int = Field(300, ge=20, le=2000, description="length of each reply's excerpt")
-    job_max_wait_seconds: float = Field(5.0, ge=0, description="a job waits this long for its Discourse slot, "
-                                        "else it is queued again for later")
-
-
 class MediaWikiSettings(_Model):
     api_url: HttpUrl
     username: str = Field(min_length=1, description="bot password user, User@botname")
@@ -364,148 +342,16 @@ class MediaWikiSettings(_Model):
     maxlag: int = Field(5, ge=1, le=60)
 
 
-class RelayTarget(_Model):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    kind: Literal["wiki", "irc", "apprise", "email"]
-    private: bool = Field(False, description="moderators only: the only kind that may receive flag events")
-    language: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class RelayRule(_Model):
-    events: list[str] = Field(min_length=1)
-    targets: list[str] = Field(min_length=1)
-    # A forum category by name ("Announcements", any case) or id (12); a blog category by name.
-    categories: list[Annotated[int, Field(ge=1, strict=True)] | Annotated[str, Field(min_length=1, pattern=r"\S")]] = []
-    tags: list[str] = []
-    languages: list[str] = []
-    sites: list[str] = []
-    mute: bool = False
-
-
-class SmtpSettings(_Model):
-    """The mail server the digest (and `email` targets) send through."""
-
-    host: str = Field(min_length=1)
-    port: int = Field(587, ge=1, le=65535)
-    starttls: bool = Field(True, description="STARTTLS before logging in (port 587); false: plain SMTP")
-    username: str | None = None
-    password: Secret | None = None
-    timeout_seconds: float = Field(30, gt=0)
-
-
-class DigestSettings(_Model):
-    """A scheduled email of new posts and busiest topics to mailing lists."""
-
-    lists: list[str] = Field(min_length=1, description="list addresses the digest is sent to")
-    sender: str = Field(min_length=3, description="From: address")
-    smtp: SmtpSettings
-    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
-    hour: int = Field(8, ge=0, le=23, description="UTC hour on `day` the digest goes out")
-    interval_days: int = Field(7, ge=1, le=31, description="days covered by each digest (7: weekly)")
-    language: str = "en"
-    top_topics: int = Field(5, ge=0, le=50, description="busiest topics listed (by forum replies)")
-
-
-class RelaySettings(_Model):
-    targets: list[RelayTarget] = []
-    rules: list[RelayRule] = []
-    digest: DigestSettings | None = None
-    # How long each process trusts the forum's category map (names, read-restricted) it read.
-    category_cache_seconds: float = Field(300, ge=0, le=86400)
-
-    @model_validator(mode="after")
-    def _rules_name_known_targets(self) -> "RelaySettings":
-        known = {t.name for t in self.targets}
-        for i, rule in enumerate(self.rules):
-            unknown = [t for t in rule.targets if t not in known]
-            if unknown:
-                raise ValueError(f"rules[{i}] names unknown target(s): {', '.join(unknown)}")
-        return self
-
-
-class SsoRoleRule(_Model):
-    """Who gets a role on the forum: members of any of these wiki groups, or these usernames."""
-
-    groups: list[str] = []
-    users: list[str] = Field(default_factory=list, description="Wikimedia usernames (or #<central id>)")
-
-    @property
-    def empty(self) -> bool:
-        return not self.groups and not self.users
-
-
-class SsoSettings(_Model):
-    """The bridge as DiscourseConnect provider (sso/provider.py) and the periodic account re-check."""
-
-    # Discourse's own nonce_expiry_time is 10 minutes (lib/discourse_connect_base.rb); a login
-    # that takes longer is refused by the bridge as well, before anything is answered.
-    nonce_max_age_seconds: int = Field(600, ge=30, le=3600)
-    # Answered nonces are refused again for this long (Discourse: used_nonce_expiry_time, 24 h).
-    used_nonce_keep_hours: int = Field(24, ge=1, le=24 * 30)
-    # Discourse's min_username_length / max_username_length site settings (defaults 3 and 20).
-    username_min_length: int = Field(3, ge=1, le=60)
-    username_max_length: int = Field(20, ge=3, le=60)
-    # Discourse's unicode_usernames, which `discourse setup` sets to match: forum names in the
-    # member's script (true) or transliterated to ASCII (false).
-    unicode_usernames: bool = True
-    # Discourse's allowed_unicode_username_characters (a regular expression; empty: every script),
-    # which setup sets to match; other characters are transliterated.
-    allowed_unicode_username_characters: str = Field("", max_length=1000)
-    # Wiki group -> Discourse group (an existing, non-automatic group).
-    discourse_groups: dict[str, str] = {}
-    # true: send the full `groups` list (needs Discourse's discourse_connect_overrides_groups);
-    # false: add_groups/remove_groups for the mapped groups only.
-    discourse_overrides_groups: bool = False
-    discourse_admins: SsoRoleRule = SsoRoleRule()
-    discourse_moderators: SsoRoleRule = SsoRoleRule()
-    # Avatar URL template ({username}: the wiki username, {sub}: the central id); None: no avatar.
-    avatar_url: str | None = None
-    suppress_welcome_message: bool = False
-    # Hours between re-checks of every known account against the wiki (locks and blocks); 0: never.
-    recheck_interval_hours: float = Field(24, ge=0)
-    # Days a locked or blocked member's forum account is suspended for.
-    suspend_days: int = Field(36500, ge=1)
-
-    @field_validator("allowed_unicode_username_characters")
-    @classmethod
-    def _allowlist(cls, value: str) -> str:
-        if re.match(r"^/.*/[imxo]*$", value):  # refused by Discourse's unicode_username_allowlist_validator.rb
-            raise ValueError("write the regular expression without surrounding slashes")
-        try:
-            regex.compile(value)
-        except regex.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _lengths(self) -> "SsoSettings":
-        if self.username_max_length < self.username_min_length:
-            raise ValueError("username_max_length must not be below username_min_length")
-        return self
-
-    @field_validator("avatar_url")
-    @classmethod
-    def _avatar_template(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            _check_http_url(value.format(username="x", sub="1"))
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"not an http(s) URL template with {{username}} or {{sub}}: {exc}") from None
-        return value
-
-
 class Settings(_Model):
+    """The platforms every flow shares; the flows' own sections (`sso`, `mirror`, `relay`, ...)
+    are added by `settings_model()` from the installed features (bridge/features.py)."""
+
     bridge: BridgeSettings
     outbox: OutboxSettings = OutboxSettings()
     wikimedia: WikimediaSettings | None = None
     discourse: DiscourseSettings | None = None
     wordpress: WordPressSettings = WordPressSettings()
     mediawiki: MediaWikiSettings | None = None
-    relay: RelaySettings = RelaySettings()
-    mirror: MirrorSettings = MirrorSettings()
-    sso: SsoSettings = SsoSettings()
 
     _source: str = PrivateAttr("<config>")
 
@@ -527,9 +373,34 @@ class Settings(_Model):
         return self
 
 
+
+def settings_model() -> type[Settings]:
+    """`Settings` plus the configuration section of every installed feature.
+
+    A section whose model validates from nothing defaults to that (so `settings.relay` is always
+    there); any other is optional and None when absent. The model is made once per set of sections.
+    """
+    sections = features.config_sections()
+    taken = sorted(set(sections) & set(Settings.model_fields))
+    if taken:
+        raise features.FeatureError(f"a feature claims the bridge's own configuration section(s): {', '.join(taken)}")
+    return _model_with(tuple(sorted(sections.items())))
+
+
+@functools.cache
+def _model_with(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[Settings]:
+    fields: dict[str, Any] = {}
+    for key, model in sections:
+        try:
+            fields[key] = (model, model())
+        except ValidationError:
+            fields[key] = (model | None, None)
+    return create_model("Settings", __base__=Settings, __module__=__name__, **fields)
+
+
 def _known_keys(loc: tuple) -> list[str]:
     """The keys allowed beside the last element of `loc`, found by walking the model."""
-    model: Any = Settings
+    model: Any = settings_model()
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -585,7 +456,7 @@ def parse(data: Any, source: str = "<config>") -> Settings:
     if not isinstance(data, dict):
         raise ConfigError(source, ["top level must be a mapping of sections (bridge:, discourse:, ...)"])
     try:
-        settings = Settings.model_validate(data)
+        settings = settings_model().model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
     settings._source = source

@@ -1,7 +1,8 @@
 """Which job kinds this bridge handles, and which periodic jobs it schedules.
 
-The flows (sync/, sso/) add their handlers and periodic jobs here as they land, so
-`space-bridge worker` is the one process that performs all deferred work.
+The shell's own work is here (the probe, purging finished jobs); every flow adds its handlers and
+periodic jobs through its feature (bridge/features.py), so `space-bridge worker` is the one process
+that performs all deferred work without naming any flow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 
 import structlog
 
+from bridge import features
 from bridge.outbox import Handler, Job, Outbox
 
 log = structlog.get_logger(__name__)
@@ -21,19 +23,18 @@ def probe(job: Job) -> None:
 
 
 def handlers(settings, engine) -> dict[str, Handler]:
-    from sso import logout, wordpress_accounts
-
-    return {"bridge.probe": probe, **wordpress_accounts.handlers(settings), **logout.handlers(settings), **_sso_handlers(settings, engine)}
-
-
-def _sso_handlers(settings, engine) -> dict[str, Handler]:
-    """DiscourseConnect provider jobs (sso/provider.py, sso/recheck.py): forum-side only."""
-    if settings.discourse is None:
-        return {}
-    from sso import provider, recheck
-
-    return {provider.SYNC_DISCOURSE: provider.sync_discourse_handler(settings, engine),
-            recheck.SUSPEND_DISCOURSE: recheck.suspend_discourse_handler(settings)}
+    """Every job kind of the enabled features; one kind claimed by two features is refused."""
+    found: dict[str, Handler] = {"bridge.probe": probe}
+    owner = {"bridge.probe": "bridge"}
+    for feature in features.enabled(settings):
+        if feature.handlers is None:
+            continue
+        for kind, handler in feature.handlers(settings, engine).items():
+            if kind in found:
+                raise features.FeatureError(f"job kind '{kind}' is handled by both '{owner[kind]}' and "
+                                            f"'{feature.name}'")
+            found[kind], owner[kind] = handler, feature.name
+    return found
 
 
 def schedule(scheduler, settings, engine) -> None:
@@ -46,83 +47,6 @@ def schedule(scheduler, settings, engine) -> None:
                 log.info("outbox.purged", removed=removed, older_than_days=keep)
 
         scheduler.every(3600, purge, "outbox-purge")
-
-    if settings.wikimedia is not None:
-        from sso import provider
-
-        def purge_sso_nonces():
-            removed = provider.purge_nonces(engine)
-            if removed:
-                log.info("sso.nonces_purged", removed=removed)
-
-        scheduler.every(3600, purge_sso_nonces, "sso-nonce-purge")
-
-    hours = settings.sso.recheck_interval_hours
-    if hours and settings.wikimedia is not None and settings.mediawiki is not None:
-        from bridge import platforms
-        from sso import recheck
-
-        kinds = set(handlers(settings, engine))
-
-        def sso_recheck():
-            with platforms.mediawiki(settings) as client:
-                recheck.recheck(settings, engine, outbox, client, job_kinds=kinds)
-
-        scheduler.every(hours * 3600, sso_recheck, "sso-recheck")
-
-
-# -- WordPress -> Discourse mirror (sync/mirror.py, sync/replies.py, sync/reconcile.py) ----
-_handlers_before_mirror = handlers
-_schedule_before_mirror = schedule
-
-
-def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds the mirror's kinds
-    found = _handlers_before_mirror(settings, engine)
-    if settings.discourse is not None and settings.wordpress.sites:
-        from sync.mirror import mirror_handlers
-
-        found.update(mirror_handlers(settings, engine))
-    return found
-
-
-def schedule(scheduler, settings, engine) -> None:  # noqa: F811 - adds the periodic reconcile
-    _schedule_before_mirror(scheduler, settings, engine)
-    if settings.discourse is not None and settings.wordpress.sites:
-        from sync.reconcile import reconcile_all
-
-        scheduler.every(settings.mirror.reconcile_interval_seconds, lambda: reconcile_all(settings, engine),
-                        "mirror-reconcile")
-
-
-# -- relay of Space activity to wiki pages, IRC and chats (sync/relay) ---------------------
-_handlers_before_relay = handlers
-
-
-def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay.deliver
-    found = _handlers_before_relay(settings, engine)
-    if settings.relay.targets:
-        from sync.relay.deliver import relay_handlers
-
-        found.update(relay_handlers(settings, engine))
-    return found
-
-
-# -- mailing-list digest (sync/relay/targets/email.py) -------------------------------------
-_handlers_before_digest, _schedule_before_digest = handlers, schedule
-
-
-def handlers(settings, engine) -> dict[str, Handler]:  # noqa: F811 - adds relay.digest
-    found = _handlers_before_digest(settings, engine)
-    if settings.relay.digest is not None:
-        from sync.relay.targets import email as digest
-
-        found.update(digest.handlers(settings, engine))
-    return found
-
-
-def schedule(scheduler, settings, engine) -> None:  # noqa: F811 - adds the digest's periodic check
-    _schedule_before_digest(scheduler, settings, engine)
-    if settings.relay.digest is not None:
-        from sync.relay.targets import email as digest
-
-        digest.schedule(scheduler, settings, engine)
+    for feature in features.enabled(settings):
+        if feature.schedule is not None:
+            feature.schedule(scheduler, settings, engine)

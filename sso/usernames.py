@@ -91,7 +91,7 @@ class Rules:
 
     @classmethod
     def of(cls, sso) -> "Rules":
-        """The rules `sso` (bridge.config.SsoSettings) describes."""
+        """The rules `sso` (sso.settings.SsoSettings) describes."""
         return cls(sso.username_min_length, sso.username_max_length, sso.unicode_usernames,
                    allowed=sso.allowed_unicode_username_characters)
 

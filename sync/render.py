@@ -17,7 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bridge.config import MirrorSettings, WordPressSite
+from bridge.config import WordPressSite
+from sync.settings import MirrorSettings
 from bridge.clients.wordpress import Post
 from sync import excerpt
 

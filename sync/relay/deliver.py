@@ -24,7 +24,8 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Engine
 
-from bridge.config import RelayTarget, Settings
+from bridge.config import Settings
+from sync.relay.settings import RelayTarget
 from bridge.outbox import Handler, Job, Outbox, PermanentFailure, enqueue
 from sync.relay import rules
 from sync.relay.events import Event

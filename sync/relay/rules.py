@@ -12,7 +12,7 @@ each delivery runs (sync/relay/deliver.py).
 
 from __future__ import annotations
 
-from bridge.config import RelayRule, RelaySettings, RelayTarget
+from sync.relay.settings import RelayRule, RelaySettings, RelayTarget
 from sync.relay.events import Event
 
 

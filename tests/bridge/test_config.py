@@ -9,6 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from bridge import config, secret_policy
+from sync.relay.settings import RelayRule, RelayTarget
 from bridge.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "space.example.yaml"
@@ -70,8 +71,8 @@ def test_example_file_is_valid_and_shows_every_option():
         assert set(model.model_fields) <= set(data[section]), section
     assert set(config.WordPressSite.model_fields) <= set(data["wordpress"]["sites"][0])
     assert set(config.PolicySettings.model_fields) <= set(data["wikimedia"]["policy"])
-    assert set(config.RelayRule.model_fields) <= set(data["relay"]["rules"][0])
-    assert set(config.RelayTarget.model_fields) <= set(data["relay"]["targets"][0])
+    assert set(RelayRule.model_fields) <= set(data["relay"]["rules"][0])
+    assert set(RelayTarget.model_fields) <= set(data["relay"]["targets"][0])
     assert set(config.MetricsSettings.model_fields) <= set(data["bridge"]["metrics"])
 
 

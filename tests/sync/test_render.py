@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bridge.clients.wordpress import Author, Post
-from bridge.config import MirrorSettings, WordPressSite
+from bridge.config import WordPressSite
+from sync.settings import MirrorSettings
 from sync import render
 
 SITE = WordPressSite(name="news", url="https://space.example.org", username="b", password="p" * 10,

@@ -1,7 +1,7 @@
 """Kinds of relay target: the interface every kind implements, and the registry of kinds.
 
 A kind is a factory `(settings, target_config) -> Target`, registered in TARGET_KINDS under
-the `kind` of bridge.config.RelayTarget. The relay.deliver handler (sync/relay/deliver.py)
+the `kind` of sync.relay.settings.RelayTarget. The relay.deliver handler (sync/relay/deliver.py)
 builds each configured target once per worker process (a factory may keep connections) and
 calls `deliver(message, event)` for every job of that target:
 
@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from bridge.config import RelayTarget, Settings
+    from bridge.config import Settings
+    from sync.relay.settings import RelayTarget
     from sync.relay.events import Event
     from sync.relay.render import Message
 

@@ -312,7 +312,7 @@ class EmailTarget:
 def build(settings, target) -> EmailTarget:
     """TARGET_KINDS["email"]: options.to (address or list); SMTP server and sender from relay.digest
     unless the target sets its own options.smtp / options.sender."""
-    from bridge.config import SmtpSettings
+    from sync.relay.settings import SmtpSettings
 
     options = dict(target.options or {})
     to = options.get("to")

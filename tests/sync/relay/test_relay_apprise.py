@@ -16,7 +16,8 @@ import pytest
 import responses
 
 from bridge import store
-from bridge.config import OutboxSettings, RelayTarget
+from bridge.config import OutboxSettings
+from sync.relay.settings import RelayTarget
 from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker
 from sync.relay.targets import apprise as target_mod
 

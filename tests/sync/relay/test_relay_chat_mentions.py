@@ -17,7 +17,7 @@ from relay_helpers import event
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for `doubles`
 from doubles.webhook_receiver import WebhookReceiver
 
-from bridge.config import RelayTarget
+from sync.relay.settings import RelayTarget
 from sync.relay.render import render
 from sync.relay.targets import apprise as target_mod
 

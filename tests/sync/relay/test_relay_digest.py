@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bridge import config, store
-from bridge.config import DigestSettings, OutboxSettings, RelayTarget, SmtpSettings
+from bridge.config import OutboxSettings
+from sync.relay.settings import DigestSettings, RelayTarget, SmtpSettings
 from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker
 from sync.relay.targets import email as digest_mod
 
@@ -99,9 +100,9 @@ MONDAY = dt.datetime(2026, 11, 23, 8, 0)  # ISO week 2026-W48
 def test_example_configuration_shows_every_digest_option():
     data = yaml.safe_load(EXAMPLE.read_text())
     digest = data["relay"]["digest"]
-    assert set(config.DigestSettings.model_fields) <= set(digest)
-    assert set(config.SmtpSettings.model_fields) <= set(digest["smtp"])
-    parsed = config.DigestSettings.model_validate(digest)
+    assert set(DigestSettings.model_fields) <= set(digest)
+    assert set(SmtpSettings.model_fields) <= set(digest["smtp"])
+    parsed = DigestSettings.model_validate(digest)
     assert (parsed.day, parsed.hour, parsed.interval_days) == ("monday", 8, 7)
     assert "example-only-smtp-password" not in repr(parsed)
 
@@ -254,7 +255,7 @@ def test_digest_registered_with_the_worker_and_scheduler(engine):
 
     example = yaml.safe_load(EXAMPLE.read_text())
     example["bridge"]["database_url"] = str(engine.url)
-    settings = config.Settings.model_validate(example)
+    settings = config.parse(example)
     assert digest_mod.DIGEST_KIND in jobs.handlers(settings, engine)
     scheduled = []
     jobs.schedule(SimpleNamespace(every=lambda seconds, func, name: scheduled.append(name)), settings, engine)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from bridge.app import create_app
-from bridge.config import RelaySettings
+from sync.relay.settings import RelaySettings
 from sync import webhooks
 from sync.mirror import Mirror
 from sync.relay.deliver import DELIVER

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from relay_helpers import event, settings
 
-from bridge.config import RelayTarget
+from sync.relay.settings import RelayTarget
 from sync.relay.render import render
 from sync.relay.targets import irc as irc_target
 from sync.relay.targets.irc import IrcTarget, split_line

@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for `dou
 from doubles.synapse import SERVER_NAME, Synapse
 
 from bridge import config, store
-from bridge.config import OutboxSettings, RelayTarget
+from bridge.config import OutboxSettings
+from sync.relay.settings import RelayTarget
 from bridge.outbox import Outbox, PermanentFailure, RetryLater, Worker
 from sync.relay.targets import apprise as target_mod
 

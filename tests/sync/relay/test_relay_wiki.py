@@ -28,7 +28,7 @@ def test_parse_subscribers_massmessage_formats():
 
 
 def test_edit_summary_is_cut_between_character_references():
-    from bridge.config import RelayTarget
+    from sync.relay.settings import RelayTarget
     from sync.relay.render import render
     from sync.relay.targets.wiki import SUMMARY_CHARS, WikiTarget
 
