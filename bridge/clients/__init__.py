@@ -1,4 +1,10 @@
-"""One client class per external platform, so flows never build platform URLs themselves."""
+"""One client class per external platform, so flows never build platform URLs themselves.
+
+Each platform is a package (``discourse``, ``wordpress``, ``mediawiki``); what they share lives
+here: :mod:`.errors` (the errors' common base and its one mapping to the outbox's outcomes),
+:mod:`.scrub` (keeping secrets out of texts) and the User-Agent below. Signatures are
+:mod:`bridge.signing`'s.
+"""
 
 from bridge import __version__
 

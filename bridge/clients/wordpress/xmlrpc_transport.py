@@ -49,7 +49,8 @@ class _RequestsTransport(xmlrpc.client.Transport):
         if error is not None:
             raise error
         if resp.status_code >= 500 or resp.status_code == 429:
-            raise WordPressUnavailable(f"WordPress XML-RPC endpoint answered HTTP {resp.status_code}", status=resp.status_code)
+            raise WordPressUnavailable(f"WordPress XML-RPC endpoint answered HTTP {resp.status_code}",
+                                       status=resp.status_code)
         if resp.status_code != 200:
             raise WordPressError(
                 self._scrub(f"WordPress XML-RPC endpoint answered HTTP {resp.status_code}: {resp.text[:200]}"),
