@@ -25,11 +25,13 @@ stop:
 ## test: every test, unit and integration, against the real local stack and databases
 test: $(STAMP)
 	bash deploy/dev/postgres.sh
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## test-unit: the tests that need no local stack (still SQLite and PostgreSQL)
 test-unit: $(STAMP)
 	bash deploy/dev/postgres.sh
+	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not stack and not converge"
 
 ## bench: print the benchmark figures

@@ -457,6 +457,8 @@ def parse(data: Any, source: str = "<config>") -> Settings:
         raise ConfigError(source, ["top level must be a mapping of sections (bridge:, discourse:, ...)"])
     try:
         settings = settings_model().model_validate(data)
+    except features.FeatureError as exc:  # an installed plug-in is broken: say which, as for any problem
+        raise ConfigError(source, [str(exc)]) from None
     except ValidationError as exc:
         raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
     settings._source = source
