@@ -33,7 +33,7 @@ class PyDiscourse(pydiscourse.DiscourseClient):
         self._owner = owner
 
     def __repr__(self) -> str:
-        return f"<_PyDiscourse {self.host}>"
+        return f"<PyDiscourse {self.host}>"
 
     def _request(self, verb, path, params=None, files=None, data=None, json=None, override_request_kwargs=None):
         return self._owner._call(verb, path, params=params, files=files, data=data, json=json)
