@@ -41,7 +41,8 @@ def discourse_webhook():
         data = webhooks.json_object(body)  # every delivery is a JSON object, a ping's too ({"ping": "OK"})
     except ValueError as exc:
         return jsonify(error="the body is not a JSON object", detail=str(exc)), 400
-    if settings.relay.rules: relay_emit.discourse_event(settings, engine, event.event, data)  # noqa: E701
+    if settings.relay.rules:
+        relay_emit.discourse_event(settings, engine, event.event, data)
     if event.event not in REPLY_EVENTS:
         return jsonify(ignored=event.event or event.event_type), 200
     try:
