@@ -2,19 +2,69 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bridge.config import Model, Secret
+from sync.relay import targets as target_kinds
+
+
+def _known_keys(model: Any, loc: tuple) -> list[str]:
+    """The keys of the model reached by following `loc` (but its last part) from `model`."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        model = next((a for a in (annotation, *getattr(annotation, "__args__", ()))
+                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _with_hints(exc: ValidationError, model: type[BaseModel]) -> ValidationError:
+    """`exc` with every unknown key's message naming the closest known key, if one is close."""
+    details = []
+    for err in exc.errors():
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(model, err["loc"]), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            kind = PydanticCustomError("unknown_key", "unknown key" + hint)
+        else:
+            kind = PydanticCustomError(err["type"], err["msg"])
+        details.append(InitErrorDetails(type=kind, loc=err["loc"], input=err["input"]))
+    return ValidationError.from_exception_data(exc.title, details)
 
 
 class RelayTarget(Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    kind: Literal["wiki", "irc", "apprise", "email"]
+    kind: str = Field(description="an installed kind (sync/relay/targets): wiki, irc, apprise, email, ...")
     private: bool = Field(False, description="moderators only: the only kind that may receive flag events")
     language: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
+    # The kind's options model (validated below): typed attributes, unknown keys refused.
+    options: Any = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("kind")
+    @classmethod
+    def _installed_kind(cls, value: str) -> str:
+        target_kinds.kind(value)  # TargetKindError (a ValueError) lists the known kinds
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _kind_options(cls, value: Any, info: ValidationInfo) -> Any:
+        if "kind" not in info.data:  # the kind is wrong: that is the error to report
+            return value
+        try:
+            return target_kinds.options(info.data["kind"], value)
+        except ValidationError as exc:
+            # pydantic puts the errors' locations under relay.targets[N].options; an unknown key
+            # gets the nearest known one as a hint, as bridge/config.py gives everywhere else.
+            raise _with_hints(exc, target_kinds.kind(info.data["kind"]).options) from None
 
 
 class RelayRule(Model):

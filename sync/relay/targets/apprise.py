@@ -17,6 +17,12 @@ Apprise answers a notification with True or False only; why it failed is in what
 delivering thread to decide: a 4xx other than 408/425/429 (bad token, unknown chat) can
 never succeed and dead-letters the job at once (PermanentFailure); everything else
 (5xx, 429, time-outs, connection errors, an unexplained False) is retried with backoff.
+
+options (AppriseOptions): url (literal or env:NAME), retry_seconds (30).
+
+The message: Markdown (Discord, Slack, Mattermost, text-only services) and HTML (Telegram,
+Matrix with format=html), member text without mentions of a room; no title, because Apprise
+puts a title into each service's own markup unescaped.
 """
 
 from __future__ import annotations
@@ -28,11 +34,13 @@ import threading
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import apprise
 import structlog
+from pydantic import Field
 
-from bridge.outbox import PermanentFailure, RetryLater
-from sync.relay.targets import register
+from sync.relay.targets import TargetKind, TargetOptions
+
+# Apprise and bridge.outbox (metrics) are imported where used: this module is imported when the
+# configuration is validated (sync/relay/targets/__init__.py).
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +50,30 @@ _MIN_SECRET = 6  # shorter URL parts (ports, "#a") are not worth masking and wou
 _STATUS = re.compile(r"error=(\d{3})\b")
 _TRANSIENT_4XX = {408, 425, 429}
 RETRY_SECONDS = 30.0
+
+
+class AppriseOptions(TargetOptions):
+    url: str | None = Field(None, description="the Apprise URL, or env:NAME (read when the target is built)")
+    retry_seconds: float = Field(RETRY_SECONDS, ge=0, description="wait before retrying a failed notification")
+
+
+BODY = (
+    "{{ t(key, author|md, '**' ~ (title|md) ~ '**') }}"
+    "{% if event.excerpt %}\n\n{{ event.excerpt|md }}{% endif %}"
+    "{% if url %}\n\n[{{ t('spacebridge-relay-read-more') }}]({{ url }}){% endif %}"
+)
+HTML = (
+    "<p>{{ t(key, author|chat, title|chat|bold) }}</p>"
+    "{% if event.excerpt %}<p>{{ event.excerpt|chat }}</p>{% endif %}"
+    '{% if url %}<p><a href="{{ url }}">{{ t("spacebridge-relay-read-more") }}</a></p>{% endif %}'
+)
+
+
+def render(event, lang: str, options: AppriseOptions):
+    from sync.relay import render as shared
+
+    html = shared.template(HTML, html=True).render(shared.context(event, lang, escape_html=True))
+    return shared.Message(text=shared.template(BODY).render(shared.context(event, lang)), html=html)
 
 
 # -- Apprise's logger: scrub secrets from every record, and let a delivery read its own ----
@@ -147,6 +179,8 @@ class AppriseTarget:
         self.name = name
         self.retry_seconds = retry_seconds
         _LOG.add_secrets(url_secrets(url))
+        import apprise
+
         _LOG.start()
         try:
             plugin = apprise.Apprise.instantiate(url)
@@ -161,6 +195,10 @@ class AppriseTarget:
         self.service = str(getattr(plugin, "service_name", None) or type(plugin).__name__)
 
     def deliver(self, message, event) -> None:
+        import apprise
+
+        from bridge.outbox import PermanentFailure, RetryLater
+
         html = getattr(message, "html", None)
         title = getattr(message, "title", None) or ""
         if html and getattr(self.plugin, "notify_format", None) == apprise.NotifyFormat.HTML:
@@ -189,10 +227,10 @@ class AppriseTarget:
 
 
 def build(settings, target) -> AppriseTarget:
-    """TARGET_KINDS["apprise"]: the target from its `options.url` (literal or env:NAME)."""
-    options = dict(target.options or {})
-    url = resolve_url(options.get("url"), target.name)
-    return AppriseTarget(target.name, url, float(options.get("retry_seconds", RETRY_SECONDS)))
+    """The target from its `options.url` (literal or env:NAME)."""
+    options = AppriseOptions.of(target.options)
+    url = resolve_url(options.url, target.name)
+    return AppriseTarget(target.name, url, options.retry_seconds)
 
 
-register("apprise", build)
+KIND = TargetKind(name="apprise", options=AppriseOptions, render=render, build=build)

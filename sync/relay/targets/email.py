@@ -13,7 +13,8 @@ second digest for the same list and period. The job's payload fixes the period
 [slot - interval_days, slot), so a retried job sends the same digest (same Message-ID).
 
 The `email` target kind sends each relayed message as its own email through the same SMTP
-server (`options.to`: address or list of addresses).
+server (EmailOptions: `to`, an address or list of addresses; `smtp` and `sender`, by default
+the digest's). The message: plain text and HTML; title: the subject.
 """
 
 from __future__ import annotations
@@ -21,21 +22,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import smtplib
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import sqlalchemy as sa
 import structlog
+from pydantic import Field
 
 from bridge import i18n
-from bridge.outbox import Job, Outbox, PermanentFailure, RetryLater
-from bridge.store import mirror_topics, reader, utcnow
-from sync.relay.targets import register
+from sync.relay.settings import SmtpSettings
+from sync.relay.targets import TargetKind, TargetOptions
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from bridge.outbox import Job, Outbox
+
+# Jinja2, the store and bridge.outbox (metrics) are imported where used: this module is imported
+# when the configuration is validated (sync/relay/targets/__init__.py).
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +75,8 @@ def period_key(digest, list_address: str, slot: dt.datetime) -> str:
 
 def enqueue_due(settings, outbox: Outbox, now: dt.datetime | None = None) -> list[tuple[int, bool]]:
     """Record the digest job of the latest slot for every list (idempotent by key)."""
+    from bridge.store import utcnow
+
     digest = settings.relay.digest
     if digest is None:
         return []
@@ -119,6 +129,10 @@ def discourse_reply_counts(forum) -> ReplyCounts:
 
 def collect(engine, since: dt.datetime, until: dt.datetime, reply_counts: ReplyCounts | None = None,
             top: int = 5) -> Digest:
+    import sqlalchemy as sa
+
+    from bridge.store import mirror_topics, reader
+
     with reader(engine) as conn:
         rows = conn.execute(
             sa.select(mirror_topics.c.site, mirror_topics.c.topic_id, mirror_topics.c.topic_url,
@@ -189,10 +203,15 @@ HTML_TEMPLATE = """\
 </html>
 """
 
-_text_env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-_html_env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-_TEXT = _text_env.from_string(TEXT_TEMPLATE)
-_HTML = _html_env.from_string(HTML_TEMPLATE)
+
+
+@functools.cache
+def _digest_templates() -> tuple["jinja2.Template", "jinja2.Template"]:
+    import jinja2
+
+    text_env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    html_env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return text_env.from_string(TEXT_TEMPLATE), html_env.from_string(HTML_TEMPLATE)
 
 
 def render_digest(digest: Digest, language: str, list_address: str) -> tuple[str, str, str]:
@@ -203,11 +222,14 @@ def render_digest(digest: Digest, language: str, list_address: str) -> tuple[str
     subject = t("spacebridge-digest-subject", period)
     values = dict(t=t, digest=digest, period=period, list_address=list_address, subject=subject,
                   lang=language, dir=i18n.direction(language))
-    return subject, _TEXT.render(**values), _HTML.render(**values)
+    text_template, html_template = _digest_templates()
+    return subject, text_template.render(**values), html_template.render(**values)
 
 
 def build_email(*, sender: str, to: str, subject: str, text: str, html: str | None, message_id_seed: str,
                 date: dt.datetime | None = None, list_id: str | None = None) -> EmailMessage:
+    from bridge.store import utcnow
+
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -228,6 +250,8 @@ def build_email(*, sender: str, to: str, subject: str, text: str, html: str | No
 # -- sending -----------------------------------------------------------------------------------------
 def send(smtp_settings, msg: EmailMessage) -> None:
     """Send through the configured server; 4xx and network trouble retry, 5xx is permanent."""
+    from bridge.outbox import PermanentFailure, RetryLater
+
     s = smtp_settings
     try:
         with smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds) as server:
@@ -257,6 +281,8 @@ def send(smtp_settings, msg: EmailMessage) -> None:
 
 def digest_handler(settings, engine, reply_counts_factory: Callable[[], ReplyCounts | None] | None = None):
     """The `relay.digest` job: collect, render and send one list's digest for the job's period."""
+    from bridge.outbox import PermanentFailure
+
     def handle(job: Job) -> None:
         digest_settings = settings.relay.digest
         if digest_settings is None:
@@ -288,6 +314,8 @@ def handlers(settings, engine) -> dict[str, Any]:
 
 
 def schedule(scheduler, settings, engine) -> None:
+    from bridge.outbox import Outbox
+
     if settings.relay.digest is None:
         return
     outbox = Outbox(engine, settings.outbox)
@@ -295,6 +323,34 @@ def schedule(scheduler, settings, engine) -> None:
 
 
 # -- the `email` target kind: each relayed message as its own email ------------------------------
+class EmailOptions(TargetOptions):
+    to: str | list[str] | None = Field(None, description="address or list of addresses (required)")
+    smtp: SmtpSettings | None = Field(None, description="default: relay.digest.smtp")
+    sender: str | None = Field(None, description="From: address; default: relay.digest.sender")
+
+
+TEXT = (
+    "{{ summary_plain }}\n"
+    "{% if event.excerpt %}\n{{ event.excerpt|oneline }}\n{% endif %}"
+    "{% if url %}\n{{ t('spacebridge-relay-read-more') }}: {{ url }}\n{% endif %}"
+)
+HTML = (
+    '<html lang="{{ lang }}" dir="{{ dir }}"><body>'
+    "<p>{{ t(key, author, title) }}</p>"
+    "{% if event.excerpt %}<blockquote>{{ event.excerpt|oneline }}</blockquote>{% endif %}"
+    '{% if url %}<p><a href="{{ url }}">{{ t("spacebridge-relay-read-more") }}</a></p>{% endif %}'
+    "</body></html>"
+)
+
+
+def render(event, lang: str, options: EmailOptions):
+    from sync.relay import render as shared
+
+    ctx = shared.context(event, lang)
+    html = shared.template(HTML, html=True).render(shared.context(event, lang, escape_html=True))
+    return shared.Message(text=shared.template(TEXT).render(ctx), html=html, title=ctx["summary_plain"])
+
+
 class EmailTarget:
     kind = EMAIL_KIND
 
@@ -310,22 +366,20 @@ class EmailTarget:
 
 
 def build(settings, target) -> EmailTarget:
-    """TARGET_KINDS["email"]: options.to (address or list); SMTP server and sender from relay.digest
-    unless the target sets its own options.smtp / options.sender."""
-    from sync.relay.settings import SmtpSettings
-
-    options = dict(target.options or {})
-    to = options.get("to")
+    """options.to (address or list); SMTP server and sender from relay.digest unless the target
+    sets its own options.smtp / options.sender."""
+    options = EmailOptions.of(target.options)
+    to = options.to
     to = [to] if isinstance(to, str) else list(to or [])
     if not to:
         raise ValueError(f"relay target {target.name!r}: options.to (email address or list) is required")
     digest = settings.relay.digest if settings is not None else None
-    smtp = SmtpSettings.model_validate(options["smtp"]) if "smtp" in options else (digest.smtp if digest else None)
-    sender = options.get("sender") or (digest.sender if digest else None)
+    smtp = options.smtp if options.smtp is not None else (digest.smtp if digest else None)
+    sender = options.sender or (digest.sender if digest else None)
     if smtp is None or not sender:
         raise ValueError(f"relay target {target.name!r}: needs options.smtp and options.sender "
                          "(or a relay.digest section to take them from)")
     return EmailTarget(target.name, smtp, sender, to)
 
 
-register(EMAIL_KIND, build)
+KIND = TargetKind(name=EMAIL_KIND, options=EmailOptions, render=render, build=build)

@@ -1,6 +1,6 @@
-"""IRC target: one persistent connection per server and nick in each worker process.
+"""Relay target kind `irc`: one persistent connection per server and nick in each worker process.
 
-options:
+options (IrcOptions):
   server, port (6697 with tls, else 6667), tls (false), nick, username, realname
   channel or channels: where the messages go (joined once, rejoined after a reconnect)
   password: server password (PASS); sasl_username + sasl_password: SASL PLAIN (Libera.Chat)
@@ -9,7 +9,11 @@ options:
   reconnect_max_seconds (60): cap of the reconnect backoff (1, 2, 4, ... seconds)
   send_timeout_seconds (30): how long a delivery waits for its lines to be sent before the
     job is retried later
-  prefix, colours, max_bytes: the message's look (sync/relay/render.py)
+  prefix, colours, max_bytes: the message's look
+
+The message: one plain line, at most `max_bytes` (400) bytes in UTF-8 including the prefix, the
+URL kept whole at the end; optional mIRC colours; member text carries no control character, so
+the only formatting is the bridge's.
 
 A background thread runs the irc library's reactor; deliveries hand their lines to it
 through a queue and wait until they are written to the socket. Lines longer than IRC's
@@ -28,27 +32,97 @@ import queue
 import ssl
 import threading
 import time
-from typing import Any
+from typing import Annotated, Any
 
-import irc.client
-import irc.connection
 import structlog
+from pydantic import Field, PlainValidator, SecretStr
 
-from bridge.outbox import PermanentFailure, RetryLater
-from sync.relay.targets import register
+from sync.relay import escape
+from sync.relay.targets import TargetKind, TargetOptions
+
+# The irc library and bridge.outbox (metrics) are imported where used: this module is imported
+# when the configuration is validated (sync/relay/targets/__init__.py).
 
 log = structlog.get_logger(__name__)
 
+IRC_MAX_BYTES = 400
 IRC_LINE_BYTES = 512
 # ":nick!~user@host " the server puts in front when relaying: nick 30 + user 10 + host 63 + 4
 SENDER_PREFIX_BUDGET = 110
 SENT_MEMORY = 10000
 
 
+def _option_secret(value: Any) -> SecretStr | str | None:
+    """A literal secret is held as SecretStr (never shown, and checked by bridge/secret_policy.py
+    like every other secret); `env:NAME` stays the name, read when the target is built."""
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be text: the secret itself, or env:NAME")
+    return value if value.startswith("env:") else SecretStr(value)
+
+
+OptionSecret = Annotated[SecretStr | str | None, PlainValidator(_option_secret)]
+
+
+class IrcOptions(TargetOptions):
+    server: str | None = None
+    port: int | None = Field(None, ge=1, le=65535, description="default: 6697 with tls, else 6667")
+    tls: bool = False
+    nick: str | None = None
+    username: str | None = None
+    realname: str | None = None
+    channel: str | None = None
+    channels: list[Annotated[str, Field(min_length=1)]] = []
+    # Secrets, literal or env:NAME (read when the target is built).
+    password: OptionSecret = Field(None, description="server password (PASS)")
+    sasl_username: str | None = None
+    sasl_password: OptionSecret = Field(None, description="SASL PLAIN (Libera.Chat)")
+    lines_per_second: float = Field(1.0, gt=0)
+    burst: int = Field(4, ge=1)
+    reconnect_max_seconds: float = Field(60, gt=0)
+    send_timeout_seconds: float = Field(30, gt=0)
+    prefix: str = ""
+    colours: bool = False
+    max_bytes: int = Field(IRC_MAX_BYTES, ge=1)
+
+
+def irc_line(event, lang: str, *, prefix: str = "", colours: bool = False, max_bytes: int = IRC_MAX_BYTES) -> str:
+    from sync.relay import render as shared
+
+    ctx = shared.context(event, lang)
+    summary = ctx["summary_plain"]  # author and title without control characters
+    category = escape.clean(event.category)
+    if colours:
+        # mIRC: \x02 bold, \x03NN colour, \x0f reset, the only control codes of the line.
+        cat = f"\x0314[{category}]\x0f " if category else ""
+        head = f"{prefix}{cat}\x02{summary}\x02"
+    else:
+        head = f"{prefix}[{category}] {summary}" if category else f"{prefix}{summary}"
+    tail = f" {ctx['url']}" if ctx["url"] else ""
+    room = max_bytes - len(tail.encode("utf-8"))
+    if room < 20:  # an absurdly long URL: cut the whole line
+        return shared.truncate_bytes(head + tail, max_bytes)
+    line = shared.truncate_bytes(head, room) + tail
+    if colours and "\x02" in line and line.count("\x02") % 2:
+        line = shared.truncate_bytes(head, room - 1)
+        line = line + "\x0f" + tail
+    return line
+
+
+def render(event, lang: str, options: IrcOptions):
+    from sync.relay.render import Message
+
+    return Message(text=irc_line(event, lang, prefix=options.prefix, colours=options.colours,
+                                 max_bytes=options.max_bytes))
+
+
 def _secret(value: Any) -> str | None:
+    from bridge.outbox import PermanentFailure
+
     if value is None:
         return None
-    text = str(value)
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if text.startswith("env:"):
         name = text[4:]
         if name not in os.environ:
@@ -120,6 +194,8 @@ class IrcConnection:
         self.queue: queue.Queue[_Send] = queue.Queue()
         self._pending: list[_Send] = []
         self.stopping = threading.Event()
+        import irc.client
+
         self.reactor = irc.client.Reactor()
         self.conn = self.reactor.server()
         for name, fn in (("welcome", self._on_welcome), ("join", self._on_join), ("kick", self._on_kick),
@@ -144,6 +220,8 @@ class IrcConnection:
             conn.join(channel)
 
     def _on_join(self, conn, event):
+        import irc.client
+
         if irc.client.NickMask(event.source).nick == conn.get_nickname():
             self.joined.add(event.target.lower())
 
@@ -166,6 +244,9 @@ class IrcConnection:
         self._backoff = min(self.reconnect_max, self._backoff * 2)
 
     def _connect(self):
+        import irc.client
+        import irc.connection
+
         try:
             if self.tls:
                 context = ssl.create_default_context()
@@ -283,23 +364,25 @@ def close_all():
 
 class IrcTarget:
     def __init__(self, settings, target):
-        o = dict(target.options or {})
+        from bridge.outbox import PermanentFailure
+
+        o = IrcOptions.of(target.options)
         self.name = target.name
-        channels = o.get("channels") or ([o["channel"]] if o.get("channel") else [])
-        if not channels or not o.get("server") or not o.get("nick"):
+        channels = o.channels or ([o.channel] if o.channel else [])
+        if not channels or not o.server or not o.nick:
             raise PermanentFailure(f"irc target {self.name}: needs options.server, options.nick and options.channel(s)")
         self.channels = [c if c[0] in "#&+!" else "#" + c for c in channels]
-        tls = bool(o.get("tls", False))
-        self.timeout = float(o.get("send_timeout_seconds", 30))
+        self.timeout = o.send_timeout_seconds
         self.conn = connection(
-            server=o["server"], port=int(o.get("port", 6697 if tls else 6667)), nick=o["nick"], tls=tls,
-            username=o.get("username"), realname=o.get("realname"), password=_secret(o.get("password")),
-            sasl_username=o.get("sasl_username"), sasl_password=_secret(o.get("sasl_password")),
-            lines_per_second=float(o.get("lines_per_second", 1.0)), burst=int(o.get("burst", 4)),
-            reconnect_max_seconds=float(o.get("reconnect_max_seconds", 60)))
+            server=o.server, port=o.port or (6697 if o.tls else 6667), nick=o.nick, tls=o.tls,
+            username=o.username, realname=o.realname, password=_secret(o.password),
+            sasl_username=o.sasl_username, sasl_password=_secret(o.sasl_password),
+            lines_per_second=o.lines_per_second, burst=o.burst, reconnect_max_seconds=o.reconnect_max_seconds)
         self.conn.add_channels(self.channels)
 
     def deliver(self, message, event) -> None:
+        from bridge.outbox import RetryLater
+
         for channel in self.channels:
             if self.conn.already_sent(event.id, channel):
                 continue  # a retry after another channel failed, or a job run twice in this process
@@ -309,4 +392,4 @@ class IrcTarget:
             self.conn.mark_sent(event.id, channel)
 
 
-register("irc", IrcTarget)
+KIND = TargetKind(name="irc", options=IrcOptions, render=render, build=IrcTarget)

@@ -1,6 +1,6 @@
-"""Wiki target: an entry on a feed page, and a new section on each subscriber's talk page.
+"""Relay target kind `wiki`: an entry on a feed page, and a new section on each subscriber's talk page.
 
-options:
+options (WikiOptions):
   page: feed page the entry is added to (optional)
   position: top (prependtext, newest first) or bottom (appendtext); default top
   subscribers_page: page listing subscribers as MassMessage does, [[User talk:X]] links or
@@ -12,6 +12,9 @@ options:
     protected (default 300); the outbox dead-letters after max_attempts
 The wiki is the bridge's `mediawiki` section (bot password; maxlag is the client's).
 
+The message: wikitext body (title: the section heading); member text as character references
+(sync/relay/escape.py), so it shows as typed and never acts as markup.
+
 Every edit carries a hidden marker <!-- space-bridge:EVENTID -->, and a page that already
 holds the marker is not edited again: a redelivered job or a restart never adds a second
 entry or section.
@@ -22,17 +25,45 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any
+from typing import Literal
 
 import structlog
+from pydantic import Field
 
-from bridge import i18n, platforms
-from bridge.clients.mediawiki import (EditConflict, InvalidTitle, MediaWikiAuthError, MediaWikiEditRefused,
-                                      MediaWikiError, MediaWikiUnavailable, PageNotFound)
-from bridge.outbox import PermanentFailure, RetryLater
-from sync.relay.targets import register
+from bridge import i18n
+from sync.relay.targets import TargetKind, TargetOptions
+
+# The MediaWiki client (mwclient) and bridge.outbox (metrics) are imported where used: this module
+# is imported when the configuration is validated (sync/relay/targets/__init__.py).
 
 log = structlog.get_logger(__name__)
+
+
+class WikiOptions(TargetOptions):
+    page: str | None = Field(None, description="feed page the entry is added to")
+    position: Literal["top", "bottom"] = Field("top", description="top: newest first; bottom: appended")
+    subscribers_page: str | None = Field(None, description="page listing subscribers' talk pages")
+    edits_per_minute: float = Field(10, gt=0, description="pacing of this target's edits")
+    summary: str | None = Field(None, description="edit summary ($1: the message's one-line summary)")
+    retry_seconds: float = Field(300, ge=0, description="wait before retrying a read-only, lagged or protected wiki")
+
+
+HEADING = "{{ t(key, author|wiki, title|wiki) }}"
+BODY = (
+    "{{ t(key, author|wiki, title|wiki) }}"
+    "{% if url %} — [{{ url }} {{ t('spacebridge-relay-read-more') }}]{% endif %}"
+    "{% if event.excerpt %}\n: {{ event.excerpt|wiki }}{% endif %}"
+    "{% if event.category %}\n{{ t('spacebridge-relay-category', event.category|wiki) }}{% endif %}"
+    "{% if event.tags %}\n{{ t('spacebridge-relay-tags', event.tags|join(', ')|wiki) }}{% endif %}"
+    " ~~~~~"
+)
+
+
+def render(event, lang: str, options: WikiOptions):
+    from sync.relay import render as shared
+
+    ctx = shared.context(event, lang)
+    return shared.Message(text=shared.template(BODY).render(ctx).strip(), title=shared.template(HEADING).render(ctx))
 
 _LINK = re.compile(r"\[\[\s*([^\]|#]+?)\s*(?:\|[^\]]*)?\]\]")
 _TARGET_TPL = re.compile(r"\{\{\s*target\s*\|([^{}]*)\}\}", re.I)
@@ -83,19 +114,20 @@ def parse_subscribers(wikitext: str) -> list[str]:
 
 class WikiTarget:
     def __init__(self, settings, target, client=None):
+        from bridge import platforms
+        from bridge.outbox import PermanentFailure
+
         self.name = target.name
         self.language = target.language
-        opts: dict[str, Any] = dict(target.options or {})
-        self.page = opts.get("page")
-        self.position = opts.get("position", "top")
-        if self.position not in ("top", "bottom"):
-            raise PermanentFailure(f"wiki target {self.name}: position must be top or bottom")
-        self.subscribers_page = opts.get("subscribers_page")
+        opts = WikiOptions.of(target.options)
+        self.page = opts.page
+        self.position = opts.position
+        self.subscribers_page = opts.subscribers_page
         if not self.page and not self.subscribers_page:
             raise PermanentFailure(f"wiki target {self.name}: needs options.page or options.subscribers_page")
-        self.min_interval = 60.0 / float(opts.get("edits_per_minute", 10))
-        self.summary = opts.get("summary")
-        self.retry_seconds = float(opts.get("retry_seconds", 300))
+        self.min_interval = 60.0 / opts.edits_per_minute
+        self.summary = opts.summary
+        self.retry_seconds = opts.retry_seconds
         if client is None:
             try:
                 client = platforms.mediawiki(settings)
@@ -116,6 +148,8 @@ class WikiTarget:
         self._last_edit = time.monotonic()
 
     def _has_marker(self, title: str, mark: str) -> bool:
+        from bridge.clients.mediawiki import PageNotFound
+
         try:
             return mark in self.client.get_wikitext(title)
         except PageNotFound:
@@ -133,6 +167,8 @@ class WikiTarget:
 
     # -- delivery --------------------------------------------------------------------------
     def pages(self) -> list[str]:
+        from bridge.clients.mediawiki import PageNotFound
+
         if not self.subscribers_page:
             return []
         try:
@@ -142,6 +178,10 @@ class WikiTarget:
             return []
 
     def deliver(self, message, event) -> None:
+        from bridge.clients.mediawiki import (EditConflict, InvalidTitle, MediaWikiAuthError, MediaWikiEditRefused,
+                                              MediaWikiError, MediaWikiUnavailable)
+        from bridge.outbox import PermanentFailure, RetryLater
+
         mark = marker(event.id)
         summary = self._summary(message, event)
         with self._lock:
@@ -172,4 +212,4 @@ class WikiTarget:
                 raise RetryLater(self.retry_seconds, str(exc)) from None
 
 
-register("wiki", WikiTarget)
+KIND = TargetKind(name="wiki", options=WikiOptions, render=render, build=WikiTarget)

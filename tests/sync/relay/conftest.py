@@ -8,14 +8,9 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _restore_target_kinds():
-    import importlib
+    from sync.relay.targets import TARGET_KINDS
 
-    from sync.relay.targets import _BUILTIN, TARGET_KINDS
-
-    # The built-in kinds register themselves when their module is first imported, and a module
-    # is imported once: load them all before saving, or a restore would drop them for good.
-    for module in _BUILTIN.values():
-        importlib.import_module(module)
+    # Tests put stand-in factories in place of a kind's own (relay_helpers.use_recorder).
     saved = dict(TARGET_KINDS)
     yield
     TARGET_KINDS.clear()
