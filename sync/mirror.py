@@ -163,7 +163,8 @@ class Mirror(MirrorClients):
         self._write_meta(site, post.id, topic_id=created.topic_id, topic_url=topic_url, reply_count=0, replies=[])
         for n in notes:
             log.info("mirror.handled", site=site.name, post_id=post.id, note=n)
-        if self.settings.relay.rules: relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=False, topic_url=topic_url)  # noqa: E501,E701
+        if self.settings.relay.rules:
+            relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=False, topic_url=topic_url)
         return Outcome("created", row["topic_id"], notes)
 
     def _fix(self, exc: DiscourseValidationError, title: str, raw: str, post: Post, site: WordPressSite,
@@ -220,7 +221,8 @@ class Mirror(MirrorClients):
             mapping.save(self.engine, site.name, post.id, title=title, fingerprint=fingerprint, listed=True,
                          wp_modified=post.modified, note="; ".join(notes) or None)
             action = "updated" if action == "unchanged" else action
-            if self.settings.relay.rules: relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=True)  # noqa: E701
+            if self.settings.relay.rules:
+                relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=True)
         else:
             mapping.save(self.engine, site.name, post.id, listed=True, wp_modified=post.modified)
         return Outcome(action, topic_id, notes)
