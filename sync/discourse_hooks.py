@@ -11,11 +11,11 @@ from __future__ import annotations
 import structlog
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge.store import reader
-from sync import webhooks
-from sync.relay import emit as relay_emit
-from sync.mirror import KIND_REPLIES, mapping_by_topic
 from bridge.outbox import enqueue
+from bridge.store import reader
+from sync import mapping, webhooks
+from sync.relay import emit as relay_emit
+from sync.replies import KIND_REPLIES
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,7 @@ def discourse_webhook():
     except ValueError as exc:
         return jsonify(error="expected a post", detail=str(exc)), 400
     with reader(engine) as conn:
-        row = mapping_by_topic(conn, topic_id)
+        row = mapping.by_topic(conn, topic_id)
     if row is None:
         return jsonify(ignored="not a mirrored topic"), 200
     key = f"replies:{topic_id}:{post.get('id')}:{event.event}:{post.get('updated_at') or post.get('version')}"

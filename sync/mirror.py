@@ -70,10 +70,6 @@ def enqueue_post(conn: sa.Connection, site: str, post_id: int, modified: str, st
                    key=post_job_key(site, post_id, modified, status, event))
 
 
-#: Kept for the Discourse web hook (sync/discourse_hooks.py); the table's functions are in sync/mapping.py.
-mapping_by_topic = mapping.by_topic
-
-
 @dataclass
 class Outcome:
     action: str  # created, recovered, updated, unchanged, unlisted, relisted, skipped
