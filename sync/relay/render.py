@@ -1,93 +1,23 @@
-"""The message a target gets for an event (pure): what every kind's renderer shares.
+"""The message a target gets for an event: `render(event, kind, language, options)` -> Message.
 
-`render(event, kind, language, options)` -> Message(text, html=None, title=None) asks the kind
-(sync/relay/targets/<kind>.py holds its templates and renderer). Here: the message keys of each
-event type (banana strings, bridge/i18n.py), the Jinja2 environments with the escaping filters
-every kind uses (sync/relay/escape.py: member text shows as typed and never acts as markup), and
-the template context. The language is the target's (given) or else the event's; unknown
+The kind (sync/relay/targets/<kind>.py) renders it, with the helpers every kind shares
+(sync/relay/message.py). The language is the target's (given) or else the event's; unknown
 languages fall back to English message by message, as bridge/i18n.py does.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import re
 from collections.abc import Mapping
 from typing import Any
 
-import jinja2
-import markupsafe
 from pydantic import BaseModel
 
 from bridge import i18n
-from sync.relay import escape, targets
+from sync.relay import targets
 from sync.relay.events import Event
+from sync.relay.message import Message
 
-
-@dataclasses.dataclass(frozen=True)
-class Message:
-    text: str
-    html: str | None = None
-    title: str | None = None
-
-
-_MESSAGE_KEYS = {
-    "post.published": "spacebridge-relay-post-published",
-    "post.updated": "spacebridge-relay-post-updated",
-    "topic.created": "spacebridge-relay-topic-created",
-    "reply.created": "spacebridge-relay-reply-created",
-    "flag.created": "spacebridge-relay-flag-created",
-    "user.suspended": "spacebridge-relay-user-suspended",
-}
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
-_MD_LIST_START = re.compile(r"^(\d+)([.)])|^-")  # "1. " and "- " would start a list
-
-
-def _md(value: Any) -> str:
-    text = _MD_SPECIAL.sub(r"\\\1", escape.chat(value))
-    return _MD_LIST_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else "\\-", text)
-
-
-_FILTERS = {"wiki": escape.wikitext, "oneline": escape.clean, "md": _md, "chat": escape.chat,
-            "bold": lambda s: markupsafe.Markup("<b>%s</b>") % s}
-_env = jinja2.Environment(autoescape=False, keep_trailing_newline=False, undefined=jinja2.StrictUndefined)
-_env.filters.update(_FILTERS)
-_html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-_html_env.filters.update(_FILTERS)
-
-
-@functools.cache
-def template(source: str, html: bool = False) -> jinja2.Template:
-    """A kind's template, with the filters every kind shares: wiki, oneline, md, chat, bold.
-
-    html=True: autoescaped (member text becomes HTML text); render it with context(escape_html=True).
-    """
-    return (_html_env if html else _env).from_string(source)
-
-
-def context(event: Event, lang: str, escape_html: bool = False) -> dict[str, Any]:
-    def t(key, *params):
-        if escape_html:  # the catalogue's texts are trusted, the parameters are not
-            return markupsafe.Markup(i18n.message(lang, key, *(markupsafe.escape(p) for p in params)))
-        return i18n.message(lang, key, *params)
-
-    author = escape.clean(event.author) or i18n.message(lang, "spacebridge-relay-someone")
-    title = escape.clean(event.title) or i18n.message(lang, "spacebridge-relay-untitled")
-    key = _MESSAGE_KEYS[event.type]
-    return {"event": event, "lang": lang, "dir": i18n.direction(lang), "t": t, "key": key,
-            "author": author, "title": title, "url": escape.url(event.url),
-            "summary_plain": i18n.message(lang, key, author, title)}
-
-
-def truncate_bytes(text: str, limit: int) -> str:
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    ell = "…".encode("utf-8")
-    cut = data[: max(0, limit - len(ell))].decode("utf-8", "ignore")
-    return cut + "…"
+__all__ = ["Message", "render"]
 
 
 def render(event: Event, kind: str, language: str | None = None,

@@ -8,8 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bridge.config import Model, Secret
+from bridge.config import Model
 from sync.relay import targets as target_kinds
+from sync.relay.smtp import SmtpSettings
+
+__all__ = ["DigestSettings", "RelayRule", "RelaySettings", "RelayTarget", "SmtpSettings"]
 
 
 def _known_keys(model: Any, loc: tuple) -> list[str]:
@@ -76,17 +79,6 @@ class RelayRule(Model):
     languages: list[str] = []
     sites: list[str] = []
     mute: bool = False
-
-
-class SmtpSettings(Model):
-    """The mail server the digest (and `email` targets) send through."""
-
-    host: str = Field(min_length=1)
-    port: int = Field(587, ge=1, le=65535)
-    starttls: bool = Field(True, description="STARTTLS before logging in (port 587); false: plain SMTP")
-    username: str | None = None
-    password: Secret | None = None
-    timeout_seconds: float = Field(30, gt=0)
 
 
 class DigestSettings(Model):

@@ -39,7 +39,7 @@ from bridge.config import Model
 if TYPE_CHECKING:
     from bridge.config import Settings
     from sync.relay.events import Event
-    from sync.relay.render import Message
+    from sync.relay.message import Message
     from sync.relay.settings import RelayTarget
 
 ENTRY_POINT_GROUP = "space_bridge.relay_targets"

@@ -70,7 +70,7 @@ HTML = (
 
 
 def render(event, lang: str, options: AppriseOptions):
-    from sync.relay import render as shared
+    from sync.relay import message as shared
 
     html = shared.template(HTML, html=True).render(shared.context(event, lang, escape_html=True))
     return shared.Message(text=shared.template(BODY).render(shared.context(event, lang)), html=html)

@@ -34,7 +34,7 @@ import structlog
 from pydantic import Field
 
 from bridge import i18n
-from sync.relay.settings import SmtpSettings
+from sync.relay.smtp import SmtpSettings
 from sync.relay.targets import TargetKind, TargetOptions
 
 if TYPE_CHECKING:
@@ -344,7 +344,7 @@ HTML = (
 
 
 def render(event, lang: str, options: EmailOptions):
-    from sync.relay import render as shared
+    from sync.relay import message as shared
 
     ctx = shared.context(event, lang)
     html = shared.template(HTML, html=True).render(shared.context(event, lang, escape_html=True))

@@ -88,7 +88,7 @@ class IrcOptions(TargetOptions):
 
 
 def irc_line(event, lang: str, *, prefix: str = "", colours: bool = False, max_bytes: int = IRC_MAX_BYTES) -> str:
-    from sync.relay import render as shared
+    from sync.relay import message as shared
 
     ctx = shared.context(event, lang)
     summary = ctx["summary_plain"]  # author and title without control characters
@@ -111,7 +111,7 @@ def irc_line(event, lang: str, *, prefix: str = "", colours: bool = False, max_b
 
 
 def render(event, lang: str, options: IrcOptions):
-    from sync.relay.render import Message
+    from sync.relay.message import Message
 
     return Message(text=irc_line(event, lang, prefix=options.prefix, colours=options.colours,
                                  max_bytes=options.max_bytes))

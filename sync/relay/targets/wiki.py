@@ -60,7 +60,7 @@ BODY = (
 
 
 def render(event, lang: str, options: WikiOptions):
-    from sync.relay import render as shared
+    from sync.relay import message as shared
 
     ctx = shared.context(event, lang)
     return shared.Message(text=shared.template(BODY).render(ctx).strip(), title=shared.template(HEADING).render(ctx))

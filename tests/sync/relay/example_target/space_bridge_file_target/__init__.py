@@ -25,7 +25,7 @@ class FileOptions(TargetOptions):
 
 
 def render(event, lang: str, options: FileOptions):
-    from sync.relay.render import Message  # imported when used: the configuration imports this module
+    from sync.relay.message import Message  # imported when used: the configuration imports this module
 
     return Message(text=f"{options.prefix}{event.type}: {event.title} ({lang})")
 
