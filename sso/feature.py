@@ -23,13 +23,9 @@ def _init_app(app, ctx: features.Context) -> None:
 
 
 def _handlers(settings, engine):
-    from sso import logout, provider, recheck, wordpress_accounts
+    from sso import consumers
 
-    found = {**wordpress_accounts.handlers(settings), **logout.handlers(settings)}
-    if settings.discourse is not None:  # forum-side jobs of the provider and the re-check
-        found[provider.SYNC_DISCOURSE] = provider.sync_discourse_handler(settings, engine)
-        found[recheck.SUSPEND_DISCOURSE] = recheck.suspend_discourse_handler(settings)
-    return found
+    return consumers.handlers(settings, engine)  # log-out retries, suspensions, demotions, re-syncs
 
 
 def _schedule(scheduler, settings, engine) -> None:
@@ -37,7 +33,7 @@ def _schedule(scheduler, settings, engine) -> None:
 
     from bridge import platforms
     from bridge.outbox import Outbox
-    from sso import provider, recheck
+    from sso import consumers, provider, recheck
 
     log = structlog.get_logger(__name__)
 
@@ -47,6 +43,7 @@ def _schedule(scheduler, settings, engine) -> None:
             log.info("sso.nonces_purged", removed=removed)
 
     scheduler.every(3600, purge_sso_nonces, "sso-nonce-purge")
+    consumers.schedule(scheduler, settings, engine)
 
     hours = settings.sso.recheck_interval_hours
     if hours and settings.mediawiki is not None:

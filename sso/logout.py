@@ -22,7 +22,7 @@ The POST, with the right token:
 3. The browser goes to `next` when ``sso.wikimedia.safe_next`` allows it, else the default page.
 
 Synchronous, so the member is logged out everywhere by the time the next page shows. A platform
-that is down or slow (LOGOUT_TIMEOUT seconds) does not stop the log-out: the failure is logged
+that is down or slow (sso.consumers.LOGOUT_TIMEOUT seconds) does not stop the log-out: the failure is logged
 and the consumer enqueues a retry job in the outbox (``sso.logout_discourse`` {sub} or
 ``sso.logout_wordpress`` {site, sub}), which the worker runs with its usual back-off. A member
 the platform does not know (never logged in there) is not an error.
@@ -41,11 +41,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from bridge import i18n
 from sso import accounts, consumers, sessions, wikimedia
-from sso.consumers import LOGOUT_TIMEOUT  # noqa: F401 - re-exported (tests, docs)
 # the old import paths of the log-out retry jobs, used by sso/feature.py and the tests
-from sso.consumers.discourse import LOGOUT_DISCOURSE
-from sso.consumers.discourse import logout_handler as discourse_handler
-from sso.consumers.wordpress import LOGOUT_WORDPRESS  # noqa: F401 - re-exported
 
 log = structlog.get_logger(__name__)
 
@@ -121,8 +117,3 @@ def logout_confirmed():
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
-
-def handlers(settings) -> dict:
-    """The forum's log-out retry, for sso/feature.py until it takes consumers.handlers (which
-    has it, and every other consumer job)."""
-    return {LOGOUT_DISCOURSE: discourse_handler(settings)}

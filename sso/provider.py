@@ -46,7 +46,6 @@ from sso import accounts, consumers, discourse_connect, usernames, wikimedia
 from sso.accounts import Account
 from sso.consumers import Consumer
 # the old import path of the forum's re-sync job, used by sso/feature.py
-from sso.consumers.discourse import SYNC_DISCOURSE, sync_discourse_handler  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from sso.settings import SsoSettings

@@ -32,8 +32,6 @@ from bridge.store import utcnow
 from sso import accounts, consumers
 
 # the old import paths of the suspension jobs, used by sso/feature.py and the tests
-from sso.consumers.discourse import SUSPEND_DISCOURSE, SUSPEND_REASON, suspend_discourse_handler  # noqa: F401
-from sso.consumers.wordpress import DEMOTE_WORDPRESS  # noqa: F401 - re-exported
 
 log = structlog.get_logger(__name__)
 
