@@ -79,3 +79,22 @@ def settings_file(tmp_path, db_url):
         "  backoff_max_seconds: 0.2\n"
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def pip_install(tmp_path_factory):
+    """Install a test distribution (a third party's plug-in) with pip into a folder of its own, as
+    site-packages would hold it, and return that folder (for sys.path or PYTHONPATH). Offline: no
+    index, no build isolation; pip builds in place, so it builds a copy and the tree stays clean."""
+    import shutil
+    import sys
+
+    def install(source: Path) -> Path:
+        copy = tmp_path_factory.mktemp("src") / source.name
+        shutil.copytree(source, copy)
+        site = tmp_path_factory.mktemp("site")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--no-index", "--target", str(site), str(copy)], check=True)
+        return site
+
+    return install

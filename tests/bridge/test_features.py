@@ -22,11 +22,9 @@ BIN = Path(sys.executable).parent / "space-bridge"
 
 
 @pytest.fixture(scope="module")
-def greeting_dist(tmp_path_factory) -> Path:
+def greeting_dist(pip_install) -> Path:
     """The example feature installed by pip into a folder of its own (as site-packages would hold it)."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(target), str(EXAMPLE)], check=True)
+    target = pip_install(EXAMPLE)
     assert (target / "space_bridge_greeting").is_dir()
     return target
 

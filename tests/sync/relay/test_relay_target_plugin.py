@@ -8,7 +8,6 @@ in a local file); nothing of it is named in bridge/, sync/relay/ or the configur
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,13 +26,9 @@ BIN = Path(sys.executable).parent / "space-bridge"
 
 
 @pytest.fixture(scope="module")
-def file_target_dist(tmp_path_factory) -> Path:
+def file_target_dist(pip_install) -> Path:
     """The example kind installed by pip into a folder of its own (as site-packages would hold it)."""
-    source = tmp_path_factory.mktemp("src") / "example_target"
-    shutil.copytree(EXAMPLE, source)  # pip builds in place: keep the build's leftovers out of the tree
-    site = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(source)], check=True)
+    site = pip_install(EXAMPLE)
     assert (site / "space_bridge_file_target").is_dir()
     return site
 
