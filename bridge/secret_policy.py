@@ -27,9 +27,6 @@ WORDPRESS_PASSWORD_LENGTH = 24
 #: Fewer different characters than this ("aaaa…", "abab…") is no secret, whatever its length.
 MIN_DISTINCT_CHARACTERS = 5
 
-#: Relay target options holding credentials (sync/relay/targets/irc.py).
-_OPTION_SECRETS = ("password", "sasl_password")
-
 
 def _secrets(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
     """(key path, secret value, the model holding it) for every secret under `value`."""
@@ -41,11 +38,6 @@ def _secrets(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
                 yield sub, field_value.get_secret_value(), value
             else:
                 yield from _secrets(field_value, sub)
-            if name == "options" and isinstance(field_value, dict):
-                for key in _OPTION_SECRETS:
-                    secret = field_value.get(key)
-                    if isinstance(secret, str) and not secret.startswith("env:"):
-                        yield f"{sub}.{key}", secret, None
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             yield from _secrets(item, f"{path}[{i}]")
