@@ -20,8 +20,6 @@ class DiscourseError(PlatformError):
     The text never contains the API key or the DiscourseConnect secret.
     """
 
-    retryable = False
-
     def __init__(self, message: str, *, status: int | None = None, errors: Sequence[str] = (),
                  error_type: str | None = None, operation: str | None = None, retry_after: float | None = None):
         super().__init__(message, status=status, retry_after=retry_after)
