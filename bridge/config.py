@@ -226,7 +226,7 @@ class DiscourseSettings(_Model):
     @field_validator("api_username")
     @classmethod
     def _ascii_api_username(cls, value: str) -> str:
-        # the bridge names the API user in the Api-Username header (bridge/clients/discourse.py)
+        # the bridge names the API user in the Api-Username header (bridge/clients/discourse/transport.py)
         if not value or not value.isascii():
             raise ValueError("must be the ASCII username of a forum admin (such as system)")
         return value

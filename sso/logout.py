@@ -18,7 +18,7 @@ The POST, with the right token:
    synchronously with a short timeout: the forum (the Discourse user with ``external_id`` = the
    member's `sub`, admin ``POST /admin/users/{id}/log_out.json``) and every WordPress site that
    logs members in through the bridge (the mu-plugin's signed ``POST
-   /wp-json/space-bridge/v1/logout``, sso/wordpress_accounts.py).
+   /wp-json/space-bridge/v1/logout``, sso/consumers/wordpress.py).
 3. The browser goes to `next` when ``sso.wikimedia.safe_next`` allows it, else the default page.
 
 Synchronous, so the member is logged out everywhere by the time the next page shows. A platform

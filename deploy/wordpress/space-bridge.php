@@ -19,7 +19,7 @@
  *                                    demotion over signed REST routes, and the author's linked
  *                                    Wikimedia account the mirror posts as. Constants: see that file.
  *
- * The Python side is bridge/clients/wordpress.py; META_FIELDS there must list the same keys
+ * The Python side is bridge/clients/wordpress/meta.py; META_FIELDS there must list the same keys
  * as meta_fields() here.
  *
  * Requires WordPress >= 5.7 (REST `modified_after`) and PHP >= 7.4.

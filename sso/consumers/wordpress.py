@@ -7,10 +7,12 @@ site's ``roles`` give (``custom.role``) and the wiki username (``custom.wiki_use
 login name is the forum name in Latin letters: WordPress keeps logins ASCII (sanitize_user with
 $strict, wp-includes/formatting.php).
 
-Log-out and demotion go through the mu-plugin's signed REST routes (sso/wordpress_accounts.py):
-a failed log-out queues ``sso.logout_wordpress`` {site, sub}; a member the wiki locked or blocked
-gets ``sso.demote_wordpress`` {site, sub}. There is nothing to re-sync: the blog reads the
-fields again at the member's next login there.
+Log-out and demotion go through the mu-plugin's signed REST routes (the WordPress admin client,
+bridge/clients/wordpress/accounts.py): a failed log-out queues ``sso.logout_wordpress``
+{site, sub}; a member the wiki locked or blocked gets ``sso.demote_wordpress`` {site, sub[, role]}
+(every role on that site goes, ``role``: ``""`` unless the payload names one, and the member is
+logged out). There is nothing to re-sync: the blog reads the fields again at the member's next
+login there.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from sso import usernames, wordpress_accounts
+from bridge.clients.errors import outbox_failure
+from bridge.clients.wordpress.accounts import DEFAULT_TIMEOUT, WordPressSSOError, call
+from bridge.outbox import Job, PermanentFailure
+from sso import usernames
 from sso.consumers.base import LOGGED_OUT, LOGOUT_TIMEOUT, QUEUED, UNKNOWN, Consumer, member_fields
 
 if TYPE_CHECKING:
@@ -36,6 +41,39 @@ log = structlog.get_logger(__name__)
 PREFIX = "wordpress:"
 LOGOUT_WORDPRESS = "sso.logout_wordpress"
 DEMOTE_WORDPRESS = "sso.demote_wordpress"
+
+
+def logout(site: WordPressSite, external_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    return call(str(site.url), site.connect_secret.get_secret_value(), "logout",
+                {"external_id": str(external_id)}, timeout=timeout)
+
+
+def demote(site: WordPressSite, external_id: str, role: str = "", *, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    return call(str(site.url), site.connect_secret.get_secret_value(), "demote",
+                {"external_id": str(external_id), "role": role}, timeout=timeout)
+
+
+def _run(settings: Settings, job: Job, action) -> None:
+    name, sub = job.payload.get("site"), job.payload.get("sub")
+    if not name or not sub:
+        raise PermanentFailure("payload needs site and sub")
+    site = next((s for s in settings.wordpress.sites if s.name == name), None)
+    if site is None or site.connect_secret is None:
+        raise PermanentFailure(f"no WordPress site {name!r} with a connect_secret")
+    try:
+        answer = action(site, str(sub))
+    except WordPressSSOError as exc:
+        raise outbox_failure(exc) from exc
+    log.info(f"{job.kind}.done", site=name, found=answer.get("found"), job_id=job.id)
+
+
+def handlers(settings: Settings) -> dict[str, Handler]:
+    """``sso.demote_wordpress`` ({site, sub[, role]}) and ``sso.logout_wordpress`` ({site, sub}),
+    the retry of a failed single log-out."""
+    def demote_job(job: Job) -> None:
+        _run(settings, job, lambda site, sub: demote(site, sub, str(job.payload.get("role") or "")))
+
+    return {DEMOTE_WORDPRESS: demote_job, LOGOUT_WORDPRESS: lambda job: _run(settings, job, logout)}
 
 
 def wordpress_role(account: Account, site: WordPressSite) -> str:
@@ -79,16 +117,16 @@ class WordPress(Consumer):
 
     @classmethod
     def handlers(cls, settings: Settings, engine: sa.Engine) -> dict[str, Handler]:
-        return wordpress_accounts.handlers(settings)
+        return handlers(settings)
 
     def answer_fields(self, engine: sa.Engine, account: Account, username: str, sso: SsoSettings) -> dict[str, Any]:
         return wordpress_fields(account, usernames.transliterate(username), self.site, sso)
 
     def log_out(self, settings: Settings, outbox: Outbox | None, sub: str, stamp: int) -> str:
         try:
-            found = wordpress_accounts.logout(self.site, sub, timeout=LOGOUT_TIMEOUT).get("found")
+            found = logout(self.site, sub, timeout=LOGOUT_TIMEOUT).get("found")
             return LOGGED_OUT if found else UNKNOWN
-        except wordpress_accounts.WordPressSSOError as exc:
+        except WordPressSSOError as exc:
             log.warning("sso.logout.wordpress_failed", sub=sub, site=self.site.name, error=str(exc))
             if outbox is not None:
                 outbox.enqueue(LOGOUT_WORDPRESS, {"site": self.site.name, "sub": sub},

@@ -19,8 +19,9 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from sso import wordpress_accounts
-from sso.wordpress_accounts import WordPressSSOError
+from bridge.clients.wordpress import accounts as wp_admin
+from bridge.clients.wordpress.accounts import WordPressSSOError
+from sso.consumers import wordpress as wp_consumer
 
 from wp_helpers import WpAdmin, answer, consumer_request, logged_in, sso_override, user_meta_external_id
 
@@ -272,17 +273,17 @@ def test_rest_logout_destroys_every_session_of_the_member(wp):
     b1, _ = login(wp, fields)
     b2, _ = login(wp, fields)
     assert logged_in(b1, wp.url) and logged_in(b2, wp.url)
-    assert wordpress_accounts.logout(site(wp), fields["external_id"])["found"] is True
+    assert wp_consumer.logout(site(wp), fields["external_id"])["found"] is True
     assert not logged_in(b1, wp.url) and not logged_in(b2, wp.url)
-    assert wordpress_accounts.logout(site(wp), "no-such-member")["found"] is False
+    assert wp_consumer.logout(site(wp), "no-such-member")["found"] is False
 
 
 def test_rest_refuses_a_bad_signature_and_a_stale_timestamp(wp):
     with pytest.raises(WordPressSSOError) as bad:
-        wordpress_accounts.logout(site(wp, "wrong-secret-0123456789"), "1")
+        wp_consumer.logout(site(wp, "wrong-secret-0123456789"), "1")
     assert bad.value.status == 401
     with pytest.raises(WordPressSSOError) as stale:
-        wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=time.time() - 3600)
+        wp_admin.call(wp.url, SECRET, "logout", {"external_id": "1"}, now=time.time() - 3600)
     assert stale.value.status == 401
 
 
@@ -291,7 +292,7 @@ def signed_post(wp, route: str, body: bytes, *, signed_route: str | None = None,
                 content_type: str = "application/json", headers: dict | None = None) -> requests.Response:
     """POST `body` to `route`?`query`, signed as if for the signed_* values (default: the sent ones)."""
     target = (signed_route or route) + (f"?{q}" if (q := query if signed_query is None else signed_query) else "")
-    headers = headers or wordpress_accounts.signed_headers(
+    headers = headers or wp_admin.signed_headers(
         SECRET, "POST", target, body if signed_body is None else signed_body, nonce=nonce)
     url = f"{wp.url}/wp-json{route}" + (f"?{query}" if query else "")
     return requests.post(url, data=body, timeout=20, headers={**headers, "Content-Type": content_type})
@@ -306,7 +307,7 @@ def editor(wp) -> dict:
 
 def test_rest_a_signed_request_is_accepted_once(wp):
     body = b'{"external_id":"no-such-member"}'
-    headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+    headers = wp_admin.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
     first = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
     assert first.status_code == 200 and first.json() == {"found": False}
     again = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
@@ -319,7 +320,7 @@ def test_rest_a_signed_request_is_accepted_once(wp):
 
 def test_rest_a_request_without_a_nonce_is_refused(wp):
     body = b'{"external_id":"1"}'
-    headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+    headers = wp_admin.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
     del headers["X-Space-Bridge-Nonce"]
     r = signed_post(wp, "/space-bridge/v1/logout", body, headers=headers)
     assert r.status_code == 401 and r.json()["code"] == "space_bridge_nonce"
@@ -365,7 +366,7 @@ def test_rest_a_body_changed_after_signing_is_refused(wp):
 def test_rest_concurrent_twins_of_one_request_succeed_once(wp):
     body = b'{"external_id":"no-such-member"}'
     for _ in range(3):
-        headers = wordpress_accounts.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
+        headers = wp_admin.signed_headers(SECRET, "POST", "/space-bridge/v1/logout", body)
         gate = threading.Barrier(6)
 
         def send(_):
@@ -401,7 +402,7 @@ def test_demote_job_removes_the_role_and_logs_the_member_out(wp):
     browser, _ = login(wp, fields)
     assert wp_user(wp, fields["email"])["roles"] == ["editor"]
     settings = types.SimpleNamespace(wordpress=types.SimpleNamespace(sites=[site(wp)]))
-    handle = wordpress_accounts.handlers(settings)["sso.demote_wordpress"]
+    handle = wp_consumer.handlers(settings)["sso.demote_wordpress"]
     now = time.time()
     job = lambda payload: Job(id=1, kind="sso.demote_wordpress", key="k", payload=payload, state="running",  # noqa: E731
                               attempts=1, run_after=now, created_at=now)
@@ -441,5 +442,5 @@ def test_disabled_sso_shows_no_button_and_the_routes_answer_503(wp):
     with sso_override({"SPACE_BRIDGE_SSO_URL": "", "SPACE_BRIDGE_SSO_SECRET": SECRET}):
         assert "space-bridge-login" not in requests.get(f"{wp.url}/wp-login.php", timeout=20).text
         with pytest.raises(WordPressSSOError) as off:
-            wordpress_accounts.call(wp.url, SECRET, "logout", {"external_id": "1"})
+            wp_admin.call(wp.url, SECRET, "logout", {"external_id": "1"})
         assert off.value.status == 503

@@ -109,7 +109,7 @@ def test_wordpress_errors_map_as_the_mirror_handlers_did_inline(exc):
 
 @pytest.mark.parametrize("status", [0, 400, 401, 403, 404, 409, 429, 500, 502, 503])
 def test_wordpress_sso_errors_map_as_the_sso_jobs_did_inline(status):
-    # sso/wordpress_accounts.py wrote: PermanentFailure for 400/401/403/404, else RetryLater(30)
+    # the sso jobs wrote (before bridge/clients/errors.py): PermanentFailure for 400/401/403/404, else RetryLater(30)
     exc = WordPressSSOError(f"https://blog.example/wp-json/space-bridge/v1/logout: HTTP {status}", status)
     outcome = outbox_failure(exc)
     if status in (400, 401, 403, 404):
