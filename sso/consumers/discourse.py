@@ -109,7 +109,8 @@ def _client_factory(settings: Settings, client_factory: Callable | None) -> Call
 def sync_discourse_handler(settings: Settings, engine: sa.Engine, client_factory: Callable | None = None):
     """The outbox handler of sso.sync_discourse: POST /admin/users/sync_sso with the member's
     current fields (the same builder as the login answer), unless the forum already has them."""
-    from bridge.clients.discourse import DiscourseError, outbox_failure
+    from bridge.clients.discourse import DiscourseError
+    from bridge.clients.errors import outbox_failure
 
     factory = _client_factory(settings, client_factory)
 
@@ -171,7 +172,8 @@ def logout_handler(settings: Settings):
 def suspend_discourse_handler(settings: Settings, client_factory: Callable | None = None):
     """Handler of sso.suspend_discourse ({sub}): suspend the forum user with that external id
     and end their forum sessions (nothing to do when the forum has no such user)."""
-    from bridge.clients.discourse import DiscourseError, outbox_failure
+    from bridge.clients.discourse import DiscourseError
+    from bridge.clients.errors import outbox_failure
 
     factory = _client_factory(settings, client_factory)
 

@@ -28,7 +28,8 @@ from typing import Any
 
 import structlog
 
-from bridge.clients.discourse import Category, DiscourseError, outbox_failure
+from bridge.clients.discourse import Category, DiscourseError
+from bridge.clients.errors import outbox_failure
 from sync.relay import privacy
 from sync.relay.events import REPLY_CREATED, Event
 from sync.relay.privacy import CategoryIndex
