@@ -398,9 +398,11 @@ def _model_with(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[Setti
     return create_model("Settings", __base__=Settings, __module__=__name__, **fields)
 
 
-def _known_keys(loc: tuple) -> list[str]:
-    """The keys allowed beside the last element of `loc`, found by walking the model."""
-    model: Any = settings_model()
+def known_keys(loc: tuple, model: Any = None) -> list[str]:
+    """The keys allowed beside the last element of `loc`, found by walking `model` (default: the
+    whole configuration); for "did you mean" hints, here and in sections that validate a part
+    themselves (a relay target's options)."""
+    model = model if model is not None else settings_model()
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -423,7 +425,7 @@ def _format_error(err: dict) -> str:
     loc = loc.replace(".[", "[")
     kind = err["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(err["loc"]), n=1)
+        close = difflib.get_close_matches(str(err["loc"][-1]), known_keys(err["loc"]), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"{loc}: unknown key{hint}"
     if kind == "string_pattern_mismatch" and loc.endswith("name"):

@@ -8,25 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bridge.config import Model
+from bridge.config import Model, known_keys
 from sync.relay import targets as target_kinds
 from sync.relay.smtp import SmtpSettings
 
 __all__ = ["DigestSettings", "RelayRule", "RelaySettings", "RelayTarget", "SmtpSettings"]
-
-
-def _known_keys(model: Any, loc: tuple) -> list[str]:
-    """The keys of the model reached by following `loc` (but its last part) from `model`."""
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        model = next((a for a in (annotation, *getattr(annotation, "__args__", ()))
-                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
-    return list(getattr(model, "model_fields", {}))
 
 
 def _with_hints(exc: ValidationError, model: type[BaseModel]) -> ValidationError:
@@ -34,7 +20,7 @@ def _with_hints(exc: ValidationError, model: type[BaseModel]) -> ValidationError
     details = []
     for err in exc.errors():
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(model, err["loc"]), n=1)
+            close = difflib.get_close_matches(str(err["loc"][-1]), known_keys(err["loc"], model), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             kind = PydanticCustomError("unknown_key", "unknown key" + hint)
         else:
