@@ -7,6 +7,9 @@ test, and drive its admin side.
         forum.add_webhook("http://127.0.0.1:9999/hook", "a-secret-of-12+", ["post_created"])
         forum.violations()                           # requests Discourse's API description refuses
 
+    DiscourseDouble(profile="stable-2025") behaves like that Discourse release (see the double's
+    profiles.py); the default is $DISCOURSE_DOUBLE_PROFILE, else main-2026.
+
 The double picks a free port itself (--port 0) and says where it listens on its first line of
 output, so there is no race for a port.
 """
@@ -31,9 +34,13 @@ class DiscourseDouble(DoubleProcess):
 
     def __init__(self, *, state_dir: str | os.PathLike | None = None, api_key: str | None = None,
                  api_username: str = "system", config: dict | None = None, env: dict | None = None,
-                 start_timeout: float = 30.0):
+                 start_timeout: float = 30.0, profile: str | None = None):
         super().__init__(config=config, env=env, start_timeout=start_timeout)
         self.api_key = api_key or secrets.token_hex(32)
+        # which Discourse version the double behaves like (deploy/dev/discourse_double/profiles.py);
+        # None: $DISCOURSE_DOUBLE_PROFILE, else the double's default (main-2026)
+        self.profile = profile or os.environ.get("DISCOURSE_DOUBLE_PROFILE") or "main-2026"
+        self._profile_arg = profile
         self.api_username = api_username
         self.state_dir = str(state_dir) if state_dir else None
 
@@ -42,6 +49,8 @@ class DiscourseDouble(DoubleProcess):
                "--api-username", self.api_username]
         if self.state_dir:
             cmd += ["--state", self.state_dir]
+        if self._profile_arg:
+            cmd += ["--profile", self._profile_arg]
         return cmd
 
     # -- HTTP -----------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 Options may also come from the environment: DISCOURSE_DOUBLE_API_KEY (seed key of the `system`
 admin user), DISCOURSE_DOUBLE_BASE_URL, DISCOURSE_OPENAPI (the API description). --config names a
 JSON or YAML file with any of the keys of app.DEFAULT_CONFIG (e.g. site_settings, rate_limit).
+--profile (or DISCOURSE_DOUBLE_PROFILE, or "profile" in --config) picks the Discourse version
+the double behaves like: stable-2025 or main-2026 (the default); see profiles.py.
 Prints `ready http://HOST:PORT` once listening (port 0 picks a free port).
 """
 
@@ -22,6 +24,7 @@ if __package__ in (None, ""):
 
 from double_server import load_config, serve  # noqa: E402
 
+from discourse_double import profiles  # noqa: E402
 from discourse_double.app import create_app  # noqa: E402
 
 
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the URL the double says it is at (default: http://HOST:PORT)")
     ap.add_argument("--openapi", default=None, help="path of Discourse's openapi.json (default: $DISCOURSE_OPENAPI "
                                                      "or shared/discourse/openapi.json in a parent directory)")
+    ap.add_argument("--profile", default=None, choices=sorted(profiles.PROFILES),
+                    help=f"which Discourse to behave like (default: ${profiles.ENV} or {profiles.DEFAULT}; "
+                         "see profiles.py)")
     args = ap.parse_args(argv)
 
     cfg = load_config(args.config)
@@ -50,9 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.openapi:
         cfg["openapi"] = args.openapi
 
+    profile = profiles.get(args.profile or cfg.get("profile"))
+
     def make_app(listening_url: str):
         cfg["base_url"] = args.base_url or cfg.get("base_url") or listening_url
-        return create_app(cfg)
+        app = create_app(cfg)
+        app.config["DOUBLE"]["store"].profile = profile  # read by the rules through profiles.of(store)
+        return app
 
     def on_stop(app):
         app.config["DOUBLE"]["store"].save()

@@ -7,11 +7,11 @@ import ipaddress
 import re
 import socket
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from flask import Response
 
-from . import connect, errors, usernames, webhooks
+from . import connect, errors, profiles, usernames, webhooks
 from .errors import json_error, json_response
 from .serializers import user_json
 from .store import DEFAULT_SITE_SETTINGS, now_iso, setting_type
@@ -32,14 +32,18 @@ def sync_sso(store, hooks, auth, params):
     """POST /admin/users/sync_sso with sso and sig (query or body). 404 without
     enable_discourse_connect; a payload that does not parse or verify -> 422 {failed, message:
     "Login Error"}; blank external_id -> 422 blank_id_error; otherwise the user, created or
-    updated exactly as at login (lookup_or_create_user), serialized by AdminDetailedUserSerializer."""
+    updated exactly as at login (lookup_or_create_user), serialized by AdminDetailedUserSerializer.
+    On stable-2025 the params are decoded a second time first (profiles.Profile.sync_sso_reparses_query)."""
     err = _admin_or_error(auth)
     if err is not None:
         return err
     if not store.setting("enable_discourse_connect"):
         return Response("", 404)
+    sso_v, sig_v = params.get("sso"), params.get("sig")
+    if profiles.of(store).sync_sso_reparses_query:
+        sso_v, sig_v = _reparsed(sso_v, sig_v)
     try:
-        sso = connect.parse(params.get("sso"), params.get("sig"), store.setting("discourse_connect_secret"))
+        sso = connect.parse(sso_v, sig_v, store.setting("discourse_connect_secret"))
     except connect.ParseError:
         return json_response({"failed": "FAILED", "message": connect.MESSAGES["login_error"]}, 422)
     try:
@@ -53,6 +57,18 @@ def sync_sso(store, hooks, auth, params):
     if not created:
         hooks.emit("user", "user_updated", lambda: user_json(store, user, web_hook=True))
     return json_response(user_json(store, user, admin_view=True))
+
+
+def _reparsed(sso, sig) -> tuple[str | None, str | None]:
+    """Before Discourse PR #42024, sync_sso interpolates the already decoded params into
+    "sso=...&sig=..." and DiscourseConnect.parse reads that with Rack::Utils.parse_query
+    (lib/discourse_connect_base.rb): each value is form-decoded a second time, so a "+" of the
+    Base64 payload becomes a space (and "%2B" a "+")."""
+    parsed: dict[str, str] = {}
+    for pair in f"sso={'' if sso is None else sso}&sig={'' if sig is None else sig}".split("&"):
+        key, _, value = pair.partition("=")
+        parsed[unquote_plus(key)] = unquote_plus(value)
+    return parsed.get("sso"), parsed.get("sig")
 
 
 # -- app/controllers/admin/site_settings_controller.rb ------------------------------------------------------
@@ -332,4 +348,4 @@ def _key_json(store, rec):
 
 def double_info(store, started: float) -> dict:
     return {"double": "Discourse double (local stand-in for Discourse)", "base_url": store.base_url,
-            "uptime_seconds": round(time.time() - started, 1)}
+            "uptime_seconds": round(time.time() - started, 1), "profile": profiles.of(store).as_json()}
