@@ -3,8 +3,11 @@
 The protocol is Discourse's lib/discourse_connect_base.rb (github.com/discourse/discourse):
 
 - a payload is ``Base64.strict_encode64(Rack::Utils.build_query(fields))``: Base64 without line
-  breaks of a form-encoded query string (spaces as ``+``), the fields in ``ACCESSORS`` order,
-  ``nil`` fields left out, ``custom.NAME`` fields after them;
+  breaks of a form-encoded query string, the fields in ``ACCESSORS`` order, ``nil`` fields left
+  out, ``custom.NAME`` fields after them; each key and value encoded by Ruby's
+  ``URI.encode_www_form_component`` (``*-._``, digits and ASCII letters kept, space ``+``, every
+  other UTF-8 byte ``%XX``: bridge/clients/discourse/connect.py), so the bytes, and the signature,
+  are the ones Discourse would produce for the same fields;
 - ``sig`` is ``OpenSSL::HMAC.hexdigest("sha256", secret, payload)``: lowercase hex HMAC-SHA256 of
   the *Base64 text* (not of the decoded query) with the shared secret;
 - ``parse`` refuses an ``sso`` with characters outside ``[a-zA-Z0-9=\\r\\n/+]`` (PayloadParseError)
@@ -30,9 +33,10 @@ import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote
 
 from bridge import signing
+from bridge.clients.discourse import connect
 
 # lib/discourse_connect_base.rb: ACCESSORS and BOOLS (same order: the answer follows it)
 ACCESSORS = ("add_groups", "admin", "avatar_force_update", "avatar_url", "bio", "card_background_url",
@@ -158,22 +162,29 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
-def unsigned_payload(fields: Mapping[str, Any]) -> str:
-    """The query string DiscourseConnectBase#unsigned_payload builds: ACCESSORS order, None left
-    out, then ``custom.*`` fields; unknown keys are an error (Discourse would ignore them)."""
+def payload_pairs(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The fields as DiscourseConnectBase#to_h lists them: ACCESSORS order, None left out, then
+    ``custom.*`` fields, values as text; unknown keys are an error (Discourse would ignore them)."""
     unknown = [k for k in fields if k not in ACCESSORS and not k.startswith("custom.")]
     if unknown:
         raise KeyError(f"not DiscourseConnect fields: {', '.join(sorted(unknown))}")
     pairs = [(k, _value(k, fields[k])) for k in ACCESSORS if fields.get(k) is not None]
     pairs += [(k, str(v)) for k, v in fields.items() if k.startswith("custom.") and v is not None]
-    return urlencode(pairs)  # quote_plus: Rack::Utils.escape (form encoding)
+    return pairs
+
+
+def unsigned_payload(fields: Mapping[str, Any]) -> str:
+    """The query string DiscourseConnectBase#unsigned_payload builds (Rack::Utils.build_query)."""
+    return connect.build_query(payload_pairs(fields))
 
 
 def build_payload(fields: Mapping[str, Any], secret: str) -> tuple[str, str]:
-    """(sso, sig): strict Base64 of the unsigned payload and its hex HMAC-SHA256."""
+    """(sso, sig): strict Base64 of the unsigned payload and its hex HMAC-SHA256. The Base64
+    never contains ``+`` (bridge/clients/discourse/connect.py says why), which consumers that
+    url-decode the payload once too often (wp-discourse 2.6.1) need."""
     if not secret:
         raise ValueError("the consumer's secret is empty")
-    payload = base64.b64encode(unsigned_payload(fields).encode("utf-8")).decode("ascii")
+    payload = connect.encode(unsigned_payload(fields))
     return payload, sign(payload, secret)
 
 

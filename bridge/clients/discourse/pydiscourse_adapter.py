@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pydiscourse
 
-from bridge import signing
+from bridge.clients.discourse import connect
 from bridge.clients.scrub import Hidden
 
 if TYPE_CHECKING:
@@ -46,9 +45,9 @@ class PyDiscourse(pydiscourse.DiscourseClient):
         return self._get(f"/u/by-external/{quote(str(external_id), safe='')}.json")["user"]
 
     def sync_sso(self, sso_secret, **fields):
-        unsigned = urlencode({k: v for k, v in fields.items() if v is not None})
-        sso = base64.b64encode(unsigned.encode("utf-8")).decode("ascii")
-        sig = signing.sign(sso_secret, sso)
+        # Encoded as Discourse encodes it (connect.py), which also keeps `+` out of the Base64:
+        # releases before PR #42024 would read a `+` there as a space and answer 422.
+        sso, sig = connect.signed([(k, str(v)) for k, v in fields.items() if v is not None], sso_secret)
         return self._post("/admin/users/sync_sso.json", sso=sso, sig=sig)
 
     def site_settings(self, **settings):
