@@ -261,6 +261,17 @@ def assign(engine: Engine, sub: str, wiki_username: str, rules: Rules = Rules())
     raise RuntimeError(f"no free username for {wiki_username!r}")
 
 
+def adopt(engine: Engine, sub: str, name: str) -> bool:
+    """Store `name`, the one the forum itself gave the member, in place of the bridge's choice
+    (sso/members.py learns it by external id); False when another member of this bridge holds
+    it (the bridge's record of that member is then the stale one, and stays until they log in)."""
+    sub = str(sub)
+    current = stored(engine, sub)
+    if current == name:
+        return True
+    return _claim(engine, sub, name, exists=current is not None)
+
+
 def _claim(engine: Engine, sub: str, name: str, *, exists: bool) -> bool:
     now = utcnow()
     lower = normalize(name)

@@ -8,15 +8,20 @@ are kept per thread (one connection each).
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from bridge import platforms
-from bridge.clients.discourse import DiscourseClient
+from bridge.clients.discourse import DiscourseClient, User
 from bridge.clients.wordpress import WordPressClient
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import PermanentFailure
+
+#: How long a forum user found by external id is taken as it was (a rename on the forum, or a
+#: new account, is seen after at most this long; the look-up costs a forum request)
+FORUM_USER_TTL = 300.0
 
 
 class MirrorClients:
@@ -30,6 +35,7 @@ class MirrorClients:
         self._max_wait = settings.mirror.job_max_wait_seconds if max_wait == -1.0 else max_wait
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._users: dict[str, tuple[float, User | None]] = {}
 
     @property
     def forum(self) -> DiscourseClient:
@@ -37,6 +43,19 @@ class MirrorClients:
             if self._forum is None:
                 self._forum = platforms.discourse(self.settings, max_wait=self._max_wait)
             return self._forum
+
+    def forum_user(self, external_id: str) -> User | None:
+        """The forum's user with this external id (None: none), asked at most once every
+        FORUM_USER_TTL seconds per member and process."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._users.get(external_id)
+        if hit is not None and now - hit[0] < FORUM_USER_TTL:
+            return hit[1]
+        user = self.forum.user_by_external_id(external_id)
+        with self._lock:
+            self._users[external_id] = (now, user)
+        return user
 
     def wordpress(self, site: str) -> WordPressClient:
         clients = getattr(self._local, "wp", None)

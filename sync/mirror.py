@@ -29,6 +29,7 @@ the mirror reads the new topic back and lists it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,11 @@ from sync.replies import KIND_REPLIES, handle_replies
 log = structlog.get_logger(__name__)
 
 KIND_POST = "mirror.post"
+
+#: A duplicate title in either wording: "Title has already been used" (the unique_among
+#: validation of app/models/topic.rb) and, since Discourse PR #41871 (site setting
+#: duplicate_topic_titles), "This title has already been used by [another topic]".
+_DUPLICATE_TITLE = re.compile(r"\btitle has already been used\b", re.IGNORECASE)
 
 #: Every status reconcile lists: the job decides (a topic is unlisted when its post leaves `statuses`).
 ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
@@ -169,7 +175,7 @@ class Mirror(MirrorClients):
         errors = " | ".join(exc.errors) or str(exc)
         m = self.settings.mirror
         changed = False
-        if "Title has already been used" in errors:
+        if _DUPLICATE_TITLE.search(errors):
             title = render.dedupe_title(title, post, site, m)
             notes.append(f"duplicate title: now '{title}'")
             changed = True
@@ -231,13 +237,15 @@ class Mirror(MirrorClients):
         The link is the external_id a DiscourseConnect login stored on the author's WordPress
         account, which the mu-plugin reports from the server (`Author.external_id`), looked up
         by that id alone (sso/members.py). Never a name: display names, nicknames and real names are
-        chosen by their owners, so matching them would let anyone post as anyone.
+        chosen by their owners, so matching them would let anyone post as anyone. The username
+        is the one the forum has for that external id (asked, then remembered a few minutes:
+        `forum_user`), not the one the bridge proposed: the forum may have given another.
         """
         fallback = site.mirror_as or self.settings.mirror.username
         sub = post.author.external_id if post.author else None
         if not self.settings.mirror.post_as_author or not sub:
             return fallback
-        return members.forum_username(self.engine, sub) or fallback
+        return members.forum_username(self.engine, sub, lookup=self.forum_user) or fallback
 
     def _insert(self, site: WordPressSite, post: Post, eid: str, topic_id: int, topic_url: str, title: str,
                 fingerprint: str, listed: bool, note: str | None):

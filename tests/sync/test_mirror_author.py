@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from bridge import config
-from bridge.clients.discourse import DiscourseClient
+from bridge.clients.discourse import DiscourseClient, User
 from bridge.clients.wordpress import Author, Post
 from bridge.store import accounts, sso_members, utcnow
 from mirror_harness import MirrorEnv, write_wp_constants
@@ -225,9 +225,21 @@ def unit_post(name, external_id=None):
                 modified=dt.datetime.now(dt.timezone.utc))
 
 
+class ForumUsers:
+    """The forum's users by external id (the mirror asks the forum for the author's name)."""
+
+    def __init__(self, users):
+        self.users = users
+
+    def user_by_external_id(self, external_id):
+        name = self.users.get(external_id)
+        return User(id=1, username=name, name=None, external_id=external_id, admin=False, moderator=False,
+                    active=True, suspended_till=None) if name else None
+
+
 def test_only_the_external_id_links_a_post_to_a_member(tmp_path, db_url, engine):
     s = unit_settings(tmp_path, db_url)
-    m = Mirror(s, engine, forum=object())
+    m = Mirror(s, engine, forum=ForumUsers({"101": "Boss", "102": "Locked"}))
     unit_member(engine, "101", "Boss", "Ada Lovelace")
     unit_member(engine, "102", "Locked", "Locked Person", blocked=True)
     site = s.site("news")
