@@ -23,12 +23,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 import structlog
 
 from bridge.outbox import Job, Outbox, PermanentFailure, RetryLater
-from sso import accounts, discourse_connect, usernames
+from sso import accounts, discourse_connect, members, usernames
 from sso.accounts import Account
 from sso.consumers.base import LOGGED_OUT, LOGOUT_TIMEOUT, QUEUED, UNKNOWN, Consumer, member_fields
 from sso.policy import normalise_username
@@ -78,7 +79,11 @@ def discourse_fields(account: Account, username: str, sso: SsoSettings) -> dict[
 
 
 def fields_digest(fields: Mapping[str, Any]) -> str:
-    return hashlib.sha256(discourse_connect.unsigned_payload(fields).encode()).hexdigest()
+    """A fingerprint of the fields, never sent anywhere. Its text is the form the payload had
+    before it followed Rack's encoding (Python's quote_plus, which differs from it on ``~`` and
+    ``*`` only), so that the hashes stored before keep matching and no member is re-synced
+    for a change of encoding."""
+    return hashlib.sha256(urlencode(discourse_connect.payload_pairs(fields)).encode()).hexdigest()
 
 
 # -- later changes reach the forum ----------------------------------------------------------------
@@ -108,8 +113,15 @@ def _client_factory(settings: Settings, client_factory: Callable | None) -> Call
 
 def sync_discourse_handler(settings: Settings, engine: sa.Engine, client_factory: Callable | None = None):
     """The outbox handler of sso.sync_discourse: POST /admin/users/sync_sso with the member's
-    current fields (the same builder as the login answer), unless the forum already has them."""
-    from bridge.clients.discourse import DiscourseError
+    current fields (the same builder as the login answer), unless the forum already has them.
+
+    The forum's answer names the user: when the forum gave another username than the bridge's
+    (a reserved one, say), the bridge keeps the forum's (sso/members.py). An address another
+    forum account already has, while the member's is unconfirmed (``require_activation``), is
+    refused by Discourse and cannot change by retrying: the job ends with a note saying so
+    (``space-bridge outbox list`` shows it) and a warning in the log, and the member's fields are
+    tried again when they change (a confirmed address, for one)."""
+    from bridge.clients.discourse import DiscourseError, EmailTaken
     from bridge.clients.errors import outbox_failure
 
     factory = _client_factory(settings, client_factory)
@@ -130,11 +142,21 @@ def sync_discourse_handler(settings: Settings, engine: sa.Engine, client_factory
         rest = {k: v for k, v in fields.items() if k not in ("external_id", "email") and v is not None}
         try:
             with factory() as client:
-                client.sync_sso(account.sub, account.email, **rest)
+                user = client.sync_sso(account.sub, account.email, **rest)
+        except EmailTaken as exc:
+            note = (f"the forum refused member {sub}: another forum account already has their e-mail address, "
+                    "and it is not confirmed on the wiki (require_activation); the member can confirm it on the "
+                    f"wiki, or a forum admin merge the accounts ({exc.message[:200]})")
+            log.warning("sso.sync_discourse_email_taken", sub=sub, username=username, job_id=job.id)
+            Outbox(engine).note(job, [note])
+            return
         except DiscourseError as exc:
             raise outbox_failure(exc) from None
+        forum_name = getattr(user, "username", None)
+        if forum_name and forum_name != username and members.learn(engine, sub, forum_name):
+            digest = fields_digest({**fields, "username": forum_name})
         usernames.set_fields_hash(engine, sub, digest)
-        log.info("sso.sync_discourse_done", sub=sub, username=username, job_id=job.id)
+        log.info("sso.sync_discourse_done", sub=sub, username=forum_name or username, job_id=job.id)
 
     return handle
 
@@ -188,11 +210,14 @@ def suspend_discourse_handler(settings: Settings, client_factory: Callable | Non
                 if user is None:
                     log.info("sso.suspend_discourse_no_user", sub=sub, job_id=job.id)
                     return
-                client.suspend_user(user.id, until, SUSPEND_REASON)
+                # False: already suspended (409, app/services/user/suspend.rb): done, and the
+                # member's forum sessions still end
+                suspended = client.suspend_user(user.id, until, SUSPEND_REASON)
                 client.log_out_user(user.id)
         except DiscourseError as exc:
             raise outbox_failure(exc) from None
-        log.info("sso.suspend_discourse_done", sub=sub, user_id=user.id, username=user.username, job_id=job.id)
+        log.info("sso.suspend_discourse_done", sub=sub, user_id=user.id, username=user.username, job_id=job.id,
+                 already_suspended=not suspended)
 
     return handle
 

@@ -70,7 +70,7 @@ The API key and the DiscourseConnect secret never appear in exception texts, log
 
 from bridge.clients.discourse.client import DiscourseClient, topic_id_from_location
 from bridge.clients.discourse.errors import (DiscourseAuthError, DiscourseError, DiscourseRateLimited,
-                                             DiscourseUnavailable, DiscourseValidationError, NotFound)
+                                             DiscourseUnavailable, DiscourseValidationError, EmailTaken, NotFound)
 from bridge.clients.discourse.models import (Category, Group, Post, SiteSetting, Topic, User, WebHook,
                                              WebHookEventType, WebHooks)
 from bridge.clients.discourse.pacer import HEADROOM, Pacer, SlotTooFar, pacer_for
@@ -90,6 +90,7 @@ __all__ = [
     "DiscourseRateLimited",
     "DiscourseUnavailable",
     "DiscourseValidationError",
+    "EmailTaken",
     "Group",
     "NotFound",
     "Pacer",

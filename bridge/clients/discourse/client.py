@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from bridge.clients.discourse.errors import DiscourseError, DiscourseValidationError, NotFound
+from bridge.clients.discourse.errors import DiscourseError, DiscourseValidationError, EmailTaken, NotFound
 from bridge.clients.discourse.models import (Category, Group, Post, SiteSetting, Topic, User, WebHook,
                                              WebHookEventType, WebHooks)
 from bridge.clients.discourse.pydiscourse_adapter import form_bool
@@ -223,18 +223,40 @@ class DiscourseClient(DiscourseTransport):
         payload = {"external_id": str(external_id), "email": email}
         for k, v in fields.items():
             payload[k] = form_bool(v) if isinstance(v, bool) else v
-        data = self._api.sync_sso(self._connect_secret.value, **payload)
+        try:
+            data = self._api.sync_sso(self._connect_secret.value, **payload)
+        except DiscourseError as exc:
+            # app/models/discourse_connect.rb match_email_or_create_user: with require_activation
+            # the address is not matched to the account that has it, a new account is made with
+            # it, and saving that fails (RecordInvalid, which Admin::UsersController#sync_sso
+            # answers with 403 and the validation message).
+            if exc.status in (403, 422) and _email_taken(exc):
+                raise EmailTaken(exc.message, status=exc.status, errors=exc.errors, operation=exc.operation) from None
+            raise
         return User.from_json(data, external_id=str(external_id))
 
     def log_out_user(self, user_id: int) -> None:
         self._api.log_out(int(user_id))
 
-    def suspend_user(self, user_id: int, until: datetime, reason: str, *, message: str | None = None) -> None:
+    def suspend_user(self, user_id: int, until: datetime, reason: str, *, message: str | None = None) -> bool:
+        """Suspend the user; False when they already were (nothing changed).
+
+        app/services/user/suspend.rb: the policy ``not_suspended_already`` fails for a user who
+        is suspended, which Admin::UsersController#suspend answers with 409 (a second
+        suspension does not replace the first); a reason over 300 characters is 400, a caller
+        who may not suspend this user 403.
+        """
         fields = {"suspend_until": until.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
                   "reason": reason}
         if message:
             fields["message"] = message
-        self._api._put(f"/admin/users/{int(user_id)}/suspend.json", **fields)
+        try:
+            self._api._put(f"/admin/users/{int(user_id)}/suspend.json", **fields)
+        except DiscourseError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
 
     # -- site settings -----------------------------------------------------------------------
     def site_settings(self) -> dict[str, SiteSetting]:
@@ -283,6 +305,13 @@ class DiscourseClient(DiscourseTransport):
             wildcard_web_hook=wildcard, verify_certificate=verify_certificate,
             web_hook_event_type_ids=list(event_type_ids) if event_type_ids is not None else None)
         return WebHook.from_json(data["web_hook"])
+
+
+def _email_taken(exc: DiscourseError) -> bool:
+    """Whether Discourse refused a user because another account has the e-mail address
+    ("Primary email has already been taken", config/locales/server.en.yml ``taken``)."""
+    text = " ".join((exc.message, *exc.errors)).lower()
+    return "email" in text and ("taken" in text or "already" in text)
 
 
 def topic_id_from_location(location: str) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bridge.clients.errors import PlatformError
 
 __all__ = ["DiscourseAuthError", "DiscourseError", "DiscourseRateLimited", "DiscourseUnavailable",
-           "DiscourseValidationError", "NotFound"]
+           "DiscourseValidationError", "EmailTaken", "NotFound"]
 
 
 class DiscourseError(PlatformError):
@@ -33,6 +33,12 @@ class DiscourseError(PlatformError):
 
 class DiscourseValidationError(DiscourseError):
     """Discourse refused the request's content (400/422): ``errors`` says why. Not retried."""
+
+
+class EmailTaken(DiscourseValidationError):
+    """A DiscourseConnect sync refused because another forum account has the member's e-mail
+    address (with ``require_activation`` Discourse never links the two). Repeating cannot help:
+    the member has to confirm the address on the wiki, or a forum admin to merge the accounts."""
 
 
 class DiscourseAuthError(DiscourseError):
