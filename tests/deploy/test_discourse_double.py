@@ -124,15 +124,6 @@ def test_second_topic_with_same_external_id(forum):
     assert r.json()["errors"] == ["External has already been taken"]
 
 
-def test_duplicate_titles_unless_allowed(forum):
-    new_topic(forum, title="The same title twice over")
-    r = forum.request("POST", "/posts.json", data={"title": "the same title twice over", "raw": BODY})
-    assert r.status_code == 422
-    assert r.json()["errors"] == ["Title has already been used"]
-    forum.set_site_settings(allow_duplicate_topic_titles=True)
-    new_topic(forum, title="The same title twice over")
-
-
 def test_embed_url_is_unique(forum):
     new_topic(forum, embed_url="https://space.example/2024/01/post")
     r = forum.request("POST", "/posts.json", data={"title": "A different title for it", "raw": BODY,

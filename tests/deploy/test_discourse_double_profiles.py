@@ -9,6 +9,8 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
+import pytest
+
 BODY = "A first post that is long enough for Discourse."
 SECRET = "connect-secret-0123456789"
 
@@ -31,6 +33,11 @@ def fields_with_plus(**fields) -> dict:
         if "+" in signed(f)[0]:
             return f
     raise AssertionError("no payload with a +")
+
+
+def switch(forum, name: str) -> bool:
+    """A switch of the double's active profile (profiles.Profile), as /__double__/health reports it."""
+    return forum._double("GET", "health")["profile"][name]
 
 
 def test_profile_is_reported(profile_forum):
@@ -60,4 +67,84 @@ def test_sync_sso_payload_with_a_plus(profile_forum):
         if "+" not in sso:
             break
     r = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig})
+    assert r.status_code == 200, r.text
+# -- b. app/models/topic.rb title uniqueness (PR #41871) ------------------------------------------------------
+def test_duplicate_title_message(profile_forum):
+    forum = profile_forum
+    first = new_topic(forum, title="The same title twice over")
+    r = forum.request("POST", "/posts.json", data={"title": "the same title twice over", "raw": BODY})
+    assert r.status_code == 422
+    if not switch(forum, "duplicate_title_names_topic"):
+        assert r.json() == {"action": "create_post", "errors": ["Title has already been used"]}
+    else:
+        url = f"/t/the-same-title-twice-over/{first['topic_id']}"
+        assert r.json() == {"action": "create_post",
+                            "errors": [f"This title has already been used by [another topic]({url})."]}
+
+
+def test_duplicate_title_settings(profile_forum):
+    forum = profile_forum
+    names = {s["setting"] for s in forum.request("GET", "/admin/site_settings.json").json()["site_settings"]}
+    if not switch(forum, "duplicate_title_names_topic"):
+        assert "duplicate_topic_titles" not in names
+        r = forum.request("PUT", "/admin/site_settings/duplicate_topic_titles", data={"duplicate_topic_titles": "allowed"})
+        assert r.status_code == 422
+        forum.set_site_settings(allow_duplicate_topic_titles=True)
+    else:
+        assert "duplicate_topic_titles" in names
+        forum.set_site_settings(duplicate_topic_titles="allowed")
+    new_topic(forum, title="The same title twice over")
+    new_topic(forum, title="The same title twice over")
+
+
+def test_duplicate_title_hidden_from_the_user(profile_forum):
+    """After PR #41871 only a topic the user can see (or one in the destination category) blocks
+    the title; before it, any."""
+    forum = profile_forum
+    staff_only = forum.request("POST", "/categories.json", data={"name": "Staff room", "permissions[staff]": "1"})
+    cat = staff_only.json()["category"]["id"]
+    new_topic(forum, title="A title in a hidden place", category=str(cat))
+    key = forum.create_api_key(all_users=True)
+    member = _member(forum)
+    r = forum.request("POST", "/posts.json", data={"title": "A title in a hidden place", "raw": BODY},
+                      headers={"Api-Key": key, "Api-Username": member})
+    if not switch(forum, "duplicate_title_names_topic"):
+        assert r.status_code == 422 and r.json()["errors"] == ["Title has already been used"]
+    else:
+        assert r.status_code == 200, r.text
+
+
+def _member(forum) -> str:
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    sso, sig = signed({"external_id": "m-1", "email": "member@example.org", "username": "member1",
+                       "name": "M"})
+    r = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig})
+    assert r.status_code == 200, r.text
+    return r.json()["username"]
+
+
+
+
+# -- g. lib/text_sentinel.rb, lib/validators/quality_title_validator.rb --------------------------------------
+@pytest.mark.parametrize("title, error", [
+    ("東京 NEWS UPDATE TODAY", None),                          # an "other" letter is not shouting
+    ("A word " + "x" * 31 + " in a title", "Title seems unclear, one or more words is very long?"),
+    ("A word " + "x" * 30 + " in a title", None),               # title_max_word_length is 30
+    ("!@#$ %^&* ()[] {}<> ~~~~", "Title seems unclear, is it a complete sentence?"),
+    ("SHOUTING IS NOT ALLOWED HERE", "Title seems unclear, did you mean to enter it in ALL CAPS?"),
+    ("aaaaaaaaaaaaaaaaaaaaaa", "Title seems unclear, most of the words contain the same letters over and over?"),
+])
+def test_title_sentinel(profile_forum, title, error):
+    r = profile_forum.request("POST", "/posts.json", data={"title": title, "raw": BODY})
+    if error is None:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 422 and r.json()["errors"] == [error], r.text
+
+
+def test_title_entropy_counts_bytes(profile_forum):
+    """Eleven distinct bytes, though only five distinct characters: accepted (TextSentinel#entropy)."""
+    title = "日本語文 日本語文 日本語文 日本語文"
+    assert len(set(title)) == 5 and len(set(title.encode())) == 11
+    r = profile_forum.request("POST", "/posts.json", data={"title": title, "raw": BODY})
     assert r.status_code == 200, r.text

@@ -77,7 +77,10 @@ def site_settings_index(store, auth):
     if err is not None:
         return err
     out = []
+    hidden = profiles.of(store).hidden_settings()
     for name, value in store.all_settings().items():
+        if name in hidden:
+            continue
         default = DEFAULT_SITE_SETTINGS.get(name)
         out.append({"setting": name, "value": str(value).lower() if isinstance(value, bool) else str(value),
                     "default": str(default).lower() if isinstance(default, bool) else str(default),
@@ -92,7 +95,7 @@ def site_settings_update(store, auth, name, params):
     err = _admin_or_error(auth)
     if err is not None:
         return err
-    if name not in DEFAULT_SITE_SETTINGS:
+    if name not in DEFAULT_SITE_SETTINGS or name in profiles.of(store).unknown_settings():
         return json_error(f"No setting named '{name}' exists", 422)
     if name not in params:
         # params.require(:id) passes, then SiteSetting.set_and_log(id, nil) fails validation

@@ -24,11 +24,12 @@ from typing import Any
 
 from flask import Response
 
-from . import errors
+from . import errors, titles
 from .errors import MSG, json_error
 from .serializers import (basic_user, category_json, cook, group_basic, post_json, tag_json, topic_list_item,
                           topic_view, user_json, web_hook_post)
 from .store import SYSTEM_USER_ID, now_iso, slugify
+from .titles import clean_title, raw_errors
 
 
 @dataclass
@@ -63,62 +64,20 @@ def _post_errors(errs: list[str], status: int = 422) -> Response:
     return errors.json_response({"action": "create_post", "errors": errs}, status)
 
 
-# -- validations shared by create and update ---------------------------------------------------------
-def entropy(text: str) -> int:
-    # TextSentinel#entropy: the number of distinct characters
-    return len(set((text or "").strip()))
-
-
-def sentinel_error(text: str, min_entropy: int) -> str | None:
-    """TextSentinel (lib/text_sentinel.rb) as QualityTitleValidator reports it: too few distinct
-    characters, or shouting (no lowercase letter while allow_uppercase_posts is off)."""
-    if entropy(text) < min_entropy:
-        return "seems unclear, most of the words contain the same letters over and over?"
-    if re.search(r"[^\W\d_]", text) and text == text.upper() and text != text.lower():
-        return "seems unclear, did you mean to enter it in ALL CAPS?"
-    return None
-
-
-def title_errors(store, title: str | None, *, exclude_topic_id: int | None = None, category_id: int | None = None) -> list[str]:
-    title = re.sub(r"\s+", " ", (title or "").strip())  # TextCleaner.clean_title
+# -- validations shared by create and update (titles.py) ----------------------------------------------
+def title_errors(store, title: str | None, *, exclude_topic_id: int | None = None, category_id: int | None = None,
+                 user: dict | None = None) -> list[str]:
+    """app/models/topic.rb's title validations: presence, length, quality (TextSentinel) and
+    uniqueness (worded per profile)."""
+    title = clean_title(title)
     if not title:
         return ["Title can't be blank"]
-    errs = []
-    lo, hi = int(store.setting("min_topic_title_length")), int(store.setting("max_topic_title_length"))
-    if len(title) < lo:
-        errs.append(f"Title is too short (minimum is {lo} characters)")
-    elif len(title) > hi:
-        errs.append(f"Title is too long (maximum is {hi} characters)")
-    quality = sentinel_error(title, int(store.setting("title_min_entropy")))
-    if quality:
-        errs.append(f"Title {quality}")
-    if not store.setting("allow_duplicate_topic_titles"):
-        low = title.lower()
-        with store.lock:
-            for t in store.data["topics"].values():
-                if t["id"] == exclude_topic_id or t.get("deleted_at") or t.get("archetype") == "private_message":
-                    continue
-                if store.setting("allow_duplicate_topic_titles_category") and t["category_id"] != category_id:
-                    continue
-                if t["title"].strip().lower() == low:
-                    errs.append("Title has already been used")
-                    break
+    errs = titles.title_problems(store, title)
+    duplicate = titles.duplicate_error(store, title, user=user, exclude_topic_id=exclude_topic_id,
+                                       category_id=category_id)
+    if duplicate:
+        errs.append(duplicate)
     return errs
-
-
-def raw_errors(store, raw: str, first_post: bool) -> list[str]:
-    stripped = re.sub(r"\s+", " ", (raw or "").strip())
-    lo = int(store.setting("min_first_post_length" if first_post else "min_post_length"))
-    hi = int(store.setting("max_post_length"))
-    if not stripped:
-        return ["Body can't be blank"]
-    if len(stripped) < lo:
-        return [f"Body is too short (minimum is {lo} characters)"]
-    if len(stripped) > hi:
-        return [f"Body is too long (maximum is {hi} characters)"]
-    if entropy(stripped) < int(store.setting("body_min_entropy")):
-        return ["Body seems unclear, most of the words contain the same letters over and over?"]
-    return []
 
 
 def just_posted_that(store, user: dict, raw: str) -> bool:
@@ -214,7 +173,7 @@ def create_post(ctx: Ctx):
                 return _post_errors(["You must choose a valid user."])
             if not all(store.user_by_username(n) for n in names):
                 return _post_errors(["Can't find the user you're sending this message to."])
-            errs = title_errors(store, body.get("title")) + raw_errors(store, raw, first_post=True)
+            errs = title_errors(store, body.get("title"), user=user) + raw_errors(store, raw, first_post=True)
             if errs:
                 return _post_errors(errs)
             topic = _insert_topic(store, user, body["title"].strip(), None, None, body.get("created_at"))
@@ -243,7 +202,7 @@ def create_post(ctx: Ctx):
                 if category is None:
                     return errors.invalid_parameters("category")
             category_id = category["id"] if category else int(store.setting("uncategorized_category_id"))
-            errs = title_errors(store, body.get("title"), category_id=category_id)
+            errs = title_errors(store, body.get("title"), category_id=category_id, user=user)
             external_id = body.get("external_id")
             if external_id not in (None, ""):
                 if not re.fullmatch(r"[\w-]+", external_id):
@@ -562,7 +521,8 @@ def update_topic(ctx: Ctx):
         if "title" in body:
             new_title = (body.get("title") or "").strip()
             if new_title != topic["title"]:
-                errs = title_errors(store, new_title, exclude_topic_id=topic["id"], category_id=topic["category_id"])
+                errs = title_errors(store, new_title, exclude_topic_id=topic["id"], category_id=topic["category_id"],
+                                    user=user)
                 if errs:
                     return json_error(errs, 422)
                 topic["title"] = new_title

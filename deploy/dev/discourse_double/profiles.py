@@ -44,13 +44,25 @@ class Profile:
     # the reviewable ones, so one flag emits reviewable_created alone.
     web_hook_flag_events: bool
 
+    def hidden_settings(self) -> set[str]:
+        """Site settings this release does not list: before PR #41871 `duplicate_topic_titles`
+        does not exist (PUT answers 422); after it the two old booleans are hidden deprecated
+        aliases (still settable, mapped onto the enum)."""
+        if self.duplicate_title_names_topic:
+            return {"allow_duplicate_topic_titles", "allow_duplicate_topic_titles_category"}
+        return {"duplicate_topic_titles"}
+
+    def unknown_settings(self) -> set[str]:
+        return set() if self.duplicate_title_names_topic else {"duplicate_topic_titles"}
+
     def as_json(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 STABLE_2025 = Profile(name="stable-2025", sync_sso_reparses_query=True, duplicate_title_names_topic=False,
                       web_hook_flag_events=True)
-MAIN_2026 = Profile(name="main-2026", sync_sso_reparses_query=False, duplicate_title_names_topic=True,
+# duplicate_title_names_topic: True once the bridge recognises the new wording (issue 13, H6).
+MAIN_2026 = Profile(name="main-2026", sync_sso_reparses_query=False, duplicate_title_names_topic=False,
                     web_hook_flag_events=False)
 PROFILES = {p.name: p for p in (STABLE_2025, MAIN_2026)}
 

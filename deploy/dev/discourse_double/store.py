@@ -37,6 +37,10 @@ DEFAULT_SITE_SETTINGS: dict[str, Any] = {
     "unique_posts_mins": 5,
     "allow_duplicate_topic_titles": False,
     "allow_duplicate_topic_titles_category": False,
+    "duplicate_topic_titles": "disallowed",  # main-2026 only (PR #41871): profiles.py
+    "title_max_word_length": 30,
+    "allow_uppercase_posts": False,
+    "default_locale": "en",
     "tagging_enabled": True,
     "max_tags_per_topic": 5,
     "max_tag_length": 20,
