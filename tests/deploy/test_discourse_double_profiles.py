@@ -125,6 +125,32 @@ def _member(forum) -> str:
 
 
 
+# -- c. app/services/user/suspend.rb, Admin::UsersController#suspend ------------------------------------------
+def test_suspend_twice_too_long_reason_and_staff(profile_forum):
+    forum = profile_forum
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    sso, sig = signed({"external_id": "s-1", "email": "s1@example.org", "username": "suspendme"})
+    user = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).json()
+    url = f"/admin/users/{user['id']}/suspend.json"
+    r = forum.request("PUT", url, data={"suspend_until": "2099-01-01", "reason": "x" * 301})
+    assert r.status_code == 400
+    assert r.json() == {"failed": "FAILED", "errors": ["Reason is too long (maximum is 300 characters)"]}
+    r = forum.request("PUT", url, data={"suspend_until": "2099-01-01", "reason": "first"})
+    assert r.status_code == 200
+    r = forum.request("PUT", url, data={"suspend_until": "2098-01-01", "reason": "again"})
+    assert r.status_code == 409
+    body = r.json()
+    assert body["failed"] == "FAILED"
+    assert body["message"].startswith("User was already suspended by system ")
+    assert forum.state()["users"][str(user["id"])]["suspend_reason"] == "first"  # the first suspension stands
+    # Guardian#can_suspend?: staff cannot be suspended -> 403
+    sso, sig = signed({"external_id": "s-2", "email": "mod@example.org", "username": "amod", "moderator": "true"})
+    mod = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).json()
+    r = forum.request("PUT", f"/admin/users/{mod['id']}/suspend.json", data={"suspend_until": "2099-01-01",
+                                                                            "reason": "no"})
+    assert r.status_code == 403 and r.json()["error_type"] == "invalid_access"
+
+
 # -- g. lib/text_sentinel.rb, lib/validators/quality_title_validator.rb --------------------------------------
 @pytest.mark.parametrize("title, error", [
     ("東京 NEWS UPDATE TODAY", None),                          # an "other" letter is not shouting

@@ -854,18 +854,38 @@ def log_out_user(ctx: Ctx):
 
 
 def suspend_user(ctx: Ctx):
+    """Admin::UsersController#suspend running User::Suspend (app/services/user/suspend.rb), in its
+    order: the contract (reason present and at most 300 characters, suspend_until present) -> 400
+    {failed, errors}; no such user -> 404; already suspended (User::Policy::NotAlreadySuspended)
+    -> 409 {failed, message: user.already_suspended}, nothing changes; a user the caller may not
+    suspend (Guardian#can_suspend?: staff are never suspended) -> 403."""
     require_staff(ctx)
     store, body = ctx.store, ctx.body or {}
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
+    problems = []
+    if not reason.strip():
+        problems.append("Reason can't be blank")
+    elif len(reason) > 300:
+        problems.append("Reason is too long (maximum is 300 characters)")
+    if not body.get("suspend_until"):
+        problems.append("Suspend until can't be blank")
+    if problems:
+        return errors.json_response({"failed": "FAILED", "errors": problems}, 400)
     u = store.user(ctx.path["id"])
     if u is None:
         return errors.not_found()
-    if u.get("admin"):
-        return errors.invalid_access()  # guardian.can_suspend? refuses admins
+    if u.get("suspended_till") and u["suspended_till"] > now_iso():
+        by = store.user(u.get("suspended_by_id"))
+        return errors.json_response({"failed": "FAILED", "message": (
+            f"User was already suspended by {by['username'] if by else 'system'} {_time_ago(u.get('suspended_at'))}.")},
+            409)
+    if is_staff(u):
+        return errors.invalid_access()
     with store.lock:
         until = _parse_time(body["suspend_until"])
         u["suspended_at"] = now_iso()
         u["suspended_till"] = until
-        u["suspend_reason"] = body["reason"]
+        u["suspend_reason"] = reason
         u["suspended_by_id"] = ctx.user["id"]
         store.touch()
     store.log_out_user(u["id"])  # UserSuspender logs the user out
@@ -873,6 +893,19 @@ def suspend_user(ctx: Ctx):
     return 200, {"suspension": {"suspend_reason": u["suspend_reason"], "full_suspend_reason": u["suspend_reason"],
                                 "suspended_till": u["suspended_till"], "suspended_at": u["suspended_at"],
                                 "suspended_by": basic_user(ctx.user)}}
+
+
+def _time_ago(iso: str | None) -> str:
+    # AgeWords.time_ago_in_words with datetime.distance_in_words_verbose (server.en.yml), roughly
+    try:
+        secs = (datetime.now(timezone.utc) - datetime.fromisoformat((iso or "").replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if secs >= size:
+            n = int(secs // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
 
 
 def topic_posts(ctx: Ctx):
