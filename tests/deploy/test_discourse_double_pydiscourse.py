@@ -75,7 +75,11 @@ def test_site_settings_and_users(forum, client):
     assert [u["username"] for u in client.users()] == ["grace"]
     assert client.log_out(user["id"]) == {"success": "OK"}
     assert client.suspend(user["id"], 3, "testing")["suspension"]["suspend_reason"] == "testing"
-    assert forum.violations() == []
+    # finding: pydiscourse's sync_sso also sends the payload's fields as parameters, which
+    # Admin::UsersController#sync_sso does not read (it reads sso and sig): Discourse drops them
+    dropped = [(v["kind"], v["param"]) for v in forum.violations()]
+    assert dropped == [("dropped_parameter", k) for k in ("external_id", "email", "username", "name", "add_groups",
+                                                          "external_id", "email", "username")]
 
 
 def test_rate_limited_client_retries(forum, client):
@@ -95,10 +99,12 @@ def _refused(forum, call, kind):
 
 
 def test_findings_create_post_with_tags(forum, client):
-    # POST /posts.json documents no `tags` (additionalProperties: false): tag with PUT /t/-/{id}.json
-    v = _refused(forum, lambda: client.create_post(BODY, title="A topic with tags on creation", tags=["a"]),
-                 "invalid_request")
-    assert v["problems"][0]["field"] == "tags"
+    # POST /posts.json documents no `tags`, but PostsController#create takes them
+    # (app/controllers/posts_controller.rb, PostRevisor.tracked_topic_fields); the double does not
+    # tag on create yet and says so in a note: tag with PUT /t/-/{id}.json
+    client.create_post(BODY, title="A topic with tags on creation", tags=["a"])
+    assert forum.violations() == []
+    assert any(n["kind"] == "not_reproduced" and "tags" in n["message"] for n in forum.notes())
     post = client.create_post(BODY, title="A topic tagged afterwards")
     client.update_topic(f"/t/-/{post['topic_id']}.json", "A topic tagged afterwards", **{"tags[]": ["space", "wiki"]})
     assert [t["name"] for t in client.topic(post["topic_slug"], post["topic_id"])["tags"]] == ["space", "wiki"]
@@ -115,9 +121,13 @@ def test_findings_refused_methods(forum, client):
     assert client.posts(post["topic_id"], post_ids=[post["id"]])["post_stream"]["posts"][0]["id"] == post["id"]
     # /posts/by_number/... is not documented
     _refused(forum, lambda: client.post_by_number(post["topic_id"], 1), "unknown_endpoint")
-    # create_group sends fields POST /admin/groups.json does not document (alias_level, automatic, ...)
-    _refused(forum, lambda: client.create_group("editors"), "invalid_request")
-    assert client._post("/admin/groups.json", json=True, group={"name": "editors"})["basic_group"]["name"] == "editors"
+    # create_group sends fields Admin::GroupsController#group_params does not take (alias_level,
+    # automatic, ...): Discourse drops them and creates the group
+    forum.clear_violations()
+    assert client.create_group("editors")["basic_group"]["name"] == "editors"
+    assert sorted(v["param"] for v in forum.violations()) == [
+        "group.alias_level", "group.automatic", "group.automatic_membership_retroactive", "group.flair_url",
+        "group.visible"]
     # POST /admin/users/{id}/groups is not documented (PUT /groups/{id}/members.json is)
     _refused(forum, lambda: client.add_user_to_group(1, 1), "unknown_endpoint")
     group_id = client.group("editors")["group"]["id"]

@@ -6,9 +6,13 @@ Request path, for an API request:
  1. match the path against the description (Rails route aliases: a missing `.json` suffix,
     /users/ for /u/, /t/{slug}/{id} for /t/{id}; see ROUTE_ALIASES) -> unknown: 404 + violation;
  2. authenticate (Api-Key/Api-Username headers or the browser cookie) -> 403 / 429;
- 3. check path, query and body against the operation's schemas (form bodies are turned into
-    Rails params and coerced first) -> 400 + violation;
- 4. run the operation (api.HANDLERS) and shape the answer to the documented response schema.
+ 3. keep the body parameters the real controller takes and drop the rest silently, as Rails
+    strong parameters do (params.RULES); each dropped parameter is a violation of kind
+    `dropped_parameter`, the request goes on;
+4. check path, query and body against the operation's schemas (bodies are turned into Rails
+    params and form-style strings coerced first; fields the controller takes that the
+    description lacks are not refused) -> 400 + violation;
+ 5. run the operation (api.HANDLERS) and shape the answer to the documented response schema.
 Violations are kept for GET /__double__/violations and printed to stderr.
 """
 
@@ -24,7 +28,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, make_response, redirect, request
 
-from . import admin, api, auth as authmod, connect, errors, pages
+from . import admin, api, auth as authmod, connect, errors, pages, params as permits
 from .serializers import current_user_json, user_json
 from .spec import Spec, parse_query, rails_params
 from .store import SYSTEM_USER_ID, Store
@@ -48,11 +52,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "site_settings": {},
 }
 
-# Parameters a controller reads that the description leaves out, by operation: accepted as
-# they are and handed to the operation (app/controllers/posts_controller.rb#create_params:
-# `whisper` for a staff whisper, `unlist_topic` for an unlisted topic).
-SOURCE_PARAMS = {"createTopicPostPM": ("whisper", "unlist_topic")}
-
 # Rails routes (config/routes.rb) that reach the same controller action as a documented path.
 ROUTE_ALIASES = [
     # `(.:format)`: /posts with `Accept: application/json` is /posts.json
@@ -65,6 +64,18 @@ ROUTE_ALIASES = [
     ("topic_slug", re.compile(r"^/t/(?P<slug>[^/]*[^/\d][^/]*)/(?P<id>\d+)(?:/\d+)?(?:\.json)?$"),
      lambda m: f"/t/{m.group('id')}.json"),
 ]
+
+
+def _at(body: Any, dotted: str | None) -> Any:
+    """The value at a dotted field name (`group.flair_bg_color`) of a request body, or None."""
+    for part in (dotted or "").split(".") if dotted else []:
+        if isinstance(body, dict):
+            body = body.get(part)
+        elif isinstance(body, list) and part.isdigit() and int(part) < len(body):
+            body = body[int(part)]
+        else:
+            return None
+    return body if dotted else None
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -103,6 +114,26 @@ def create_app(config: dict | None = None) -> Flask:
     def note(kind: str, message: str) -> None:
         store.notes.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": request.method,
                             "path": request.path, "kind": kind, "message": message})
+
+    def drop_unpermitted(rule: permits.Rule, params: Any, route: str, op_id: str | None = None, *,
+                         api: bool = True, where: str = "body") -> Any:
+        """What the controller action takes of `params`, as Rails' permit leaves it; each parameter
+        it drops is recorded (the request goes on, as on a real forum, but a client's test sees it)."""
+        kept, dropped = permits.apply(rule, params, api=api)
+        for name in dropped:
+            message = f"{route}: Discourse drops the {where} parameter '{name}' ({rule.source} does not take it)"
+            rec = violation("dropped_parameter", [{"where": where, "field": name, "kind": "dropped_parameter",
+                                                   "message": message}], op_id)
+            rec.update(route=route, param=name, source=rule.source)
+        return kept
+
+    def taken(rule: permits.Rule, a, route: str) -> dict:
+        """all_params() of a route outside the description, less what its controller drops; a request
+        refused before the action runs (no or wrong credentials) drops nothing."""
+        params = all_params()
+        if a.error is not None or a.user is None:
+            return params
+        return drop_unpermitted(rule, params, route)
 
     def session_of(create: bool = False) -> tuple[str | None, dict | None]:
         sid = request.cookies.get(authmod.SESSION_COOKIE)
@@ -245,18 +276,22 @@ def create_app(config: dict | None = None) -> Flask:
             return pages.account_created_page(store, a.user, path)
         mm = re.fullmatch(r"/admin/users/sync_sso(?:\.json)?", path)
         if mm and m == "POST":
-            return admin.sync_sso(store, hooks, authmod.authenticate(store, request), all_params())
+            a = authmod.authenticate(store, request)
+            return admin.sync_sso(store, hooks, a, taken(permits.ROUTE_RULES["sync_sso"], a, "POST /admin/users/sync_sso"))
         if re.fullmatch(r"/admin/site_settings(?:\.json)?", path) and m == "GET":
             return admin.site_settings_index(store, authmod.authenticate(store, request))
         mm = re.fullmatch(r"/admin/site_settings/([A-Za-z0-9_]+)(?:\.json)?", path)
         if mm and m == "PUT":
-            return admin.site_settings_update(store, authmod.authenticate(store, request), mm.group(1), all_params())
+            a = authmod.authenticate(store, request)
+            rule = permits.site_setting_rule(mm.group(1))
+            return admin.site_settings_update(store, a, mm.group(1), taken(rule, a, "PUT /admin/site_settings/{id}"))
         if re.fullmatch(r"/admin/api/web_hooks(?:\.json)?", path):
             a = authmod.authenticate(store, request)
             if m == "GET":
                 return admin.web_hooks_index(store, a)
             if m == "POST":
-                return admin.web_hooks_create(store, a, all_params(), allowed_internal)
+                params = taken(permits.ROUTE_RULES["web_hook"], a, "POST /admin/api/web_hooks")
+                return admin.web_hooks_create(store, a, params, allowed_internal)
         mm = re.fullmatch(r"/admin/api/web_hooks/(\d+)(?:\.json)?", path)
         if mm:
             a = authmod.authenticate(store, request)
@@ -264,17 +299,22 @@ def create_app(config: dict | None = None) -> Flask:
             if m == "GET":
                 return admin.web_hooks_show(store, a, hid)
             if m == "PUT":
-                return admin.web_hooks_update(store, a, hid, all_params(), allowed_internal)
+                params = taken(permits.ROUTE_RULES["web_hook"], a, "PUT /admin/api/web_hooks/{id}")
+                return admin.web_hooks_update(store, a, hid, params, allowed_internal)
             if m == "DELETE":
+                taken(permits.ROUTE_RULES["web_hook_no_body"], a, "DELETE /admin/api/web_hooks/{id}")
                 return admin.web_hooks_destroy(store, a, hid)
         mm = re.fullmatch(r"/admin/api/web_hooks/(\d+)/events(?:\.json)?", path)
         if mm and m == "GET":
             return admin.web_hooks_events(store, authmod.authenticate(store, request), int(mm.group(1)))
         mm = re.fullmatch(r"/admin/api/web_hooks/(\d+)/ping(?:\.json)?", path)
         if mm and m == "POST":
-            return admin.web_hooks_ping(store, hooks, authmod.authenticate(store, request), int(mm.group(1)))
+            a = authmod.authenticate(store, request)
+            taken(permits.ROUTE_RULES["web_hook_no_body"], a, "POST /admin/api/web_hooks/{id}/ping")
+            return admin.web_hooks_ping(store, hooks, a, int(mm.group(1)))
         if re.fullmatch(r"/admin/api/keys(?:\.json)?", path) and m == "POST":
-            return admin.api_keys_create(store, authmod.authenticate(store, request), all_params())
+            a = authmod.authenticate(store, request)
+            return admin.api_keys_create(store, a, taken(permits.ROUTE_RULES["api_key"], a, "POST /admin/api/keys"))
         return None
 
     # -- DiscourseConnect (session_controller.rb) ----------------------------------------------------
@@ -383,7 +423,6 @@ def create_app(config: dict | None = None) -> Flask:
             return errors.json_error(errors.MSG["bad_csrf"], 403)
         # the request, as Rails params
         query = parse_query(request.query_string.decode(errors="replace"))
-        from_form = not request.is_json
         if request.is_json:
             body = request.get_json(silent=True)
             if body is None and request.get_data():
@@ -394,13 +433,30 @@ def create_app(config: dict | None = None) -> Flask:
         if request.method == "GET" and op.body_schema() is not None and body is None:
             # a GET "requestBody" in the description stands for query parameters (literal keys)
             body = dict(parse_qsl(request.query_string.decode(errors="replace"), keep_blank_values=True))
-            from_form = True
+        rule = permits.RULES.get(op.operation_id) if request.method != "GET" else None
+        if rule is not None:
+            # Rails strong parameters: what the action does not take is dropped, not refused
+            api_request = not a.via_cookie  # ApplicationController#is_api?
+            body = drop_unpermitted(rule, body, f"{request.method} {m.template}", op.operation_id, api=api_request)
+            documented = {p["name"] for p in op.parameters("query")} | set(m.path_params)
+            unread = {k: v for k, v in query.items() if k not in documented and k not in rule.keys
+                      and k not in rule.api_only}
+            drop_unpermitted(permits.Rule(rule.source, {}), unread, f"{request.method} {m.template}",
+                             op.operation_id, where="query")
+            if op.operation_id == "createTopicPostPM" and isinstance(body, dict):
+                body = permits.munge_create(body, api=api_request)
+                # lib/topic_creator.rb takes `visible`; the double's create_post reads unlist_topic
+                if permits.cast_boolean(body.get("visible")) is False and "unlist_topic" not in body:
+                    body["unlist_topic"] = "true"
         typed_path, typed_query, problems = spec.check_params(op, m.path_params, query)
-        extra = {k: body.pop(k) for k in SOURCE_PARAMS.get(op.operation_id, ()) if isinstance(body, dict) and k in body}
-        body, body_problems = spec.check_body(op, body, from_form)
+        # Rails hands form strings and JSON strings alike to the model, which casts "12" and "true"
+        body, body_problems = spec.check_body(op, body, True)
+        if rule is not None:
+            # the controller takes these although the description does not list them; and a JSON
+            # null is a permitted scalar to Rails (nil), whatever type the description names
+            body_problems = [p for p in body_problems if p.kind != "additionalProperties"
+                             and not (p.kind == "type" and _at(body, p.field) is None)]
         problems += body_problems
-        if extra and isinstance(body, dict):
-            body.update(extra)
         if problems:
             violation("invalid_request", [{"where": p.where, "field": p.field, "kind": p.kind, "message": p.message}
                                           for p in problems], op.operation_id, body)
@@ -417,6 +473,10 @@ def create_app(config: dict | None = None) -> Flask:
             return errors.json_error(f"Discourse double: {op.operation_id} ({request.method} {m.template}) is "
                                      "allowed by the API description but not implemented by the double", 501,
                                      "not_implemented")
+        ignored = permits.unreproduced(rule, body) if rule is not None else []
+        if ignored:
+            note("not_reproduced", f"{op.operation_id}: {', '.join(ignored)} taken as Discourse takes them, "
+                                   "but not acted on by the double")
         ctx = api.Ctx(store, hooks, a.user, typed_path, typed_query, body, request, op)
         try:
             result = handler(ctx)
