@@ -5,7 +5,11 @@
 - `wm`: the same double, reset (users, codes, tokens, approvals) for each test;
 - `bridge`: the bridge app on the `engine` fixture's database (SQLite and PostgreSQL), configured
   for the double; `bridge.configure(policy={...}, discourse_url=...)` rebuilds it with changes;
-- `browser`: a requests.Session that follows redirects, as a browser would.
+- `browser`: a requests.Session that follows redirects, as a browser would;
+- `forum_profile` (per module): the Discourse release a module's Discourse double plays
+  (deploy/dev/discourse_double/profiles.py): each of PROFILES in a module that sets
+  ``FORUM_PROFILES = PROFILES`` (the login, log-out and re-check suites), else None (the
+  double's default), so only those suites pay twice.
 """
 
 from __future__ import annotations
@@ -26,6 +30,21 @@ from bridge import config  # noqa: E402
 from bridge.app import create_app  # noqa: E402
 
 SECRET_KEY = "test-secret-key-0123456789abcdef0123"
+
+#: The Discourse releases the double can play; the bridge must work with each.
+PROFILES = ("stable-2025", "main-2026")
+
+
+def pytest_generate_tests(metafunc):
+    profiles = getattr(metafunc.module, "FORUM_PROFILES", None)
+    if profiles and "forum_profile" in metafunc.fixturenames:
+        metafunc.parametrize("forum_profile", profiles, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def forum_profile(request):
+    """The Discourse release the module's double plays (None: the double's default)."""
+    return getattr(request, "param", None)
 
 
 class _Swappable:

@@ -27,15 +27,20 @@ from bridge.store import outbox_jobs  # noqa: E402
 from sso.consumers import LOGOUT_TIMEOUT  # noqa: E402
 from sso.consumers.discourse import LOGOUT_DISCOURSE  # noqa: E402
 from sso.consumers.wordpress import LOGOUT_WORDPRESS  # noqa: E402
+from tests.sso.conftest import PROFILES  # noqa: E402
 
 FORUM_SECRET = "forum-connect-secret-0123"
 WP_SECRET = "test-wp-connect-secret-logout-0123"
 ALICE_SUB = "1001"
 
 
+FORUM_PROFILES = PROFILES  # every Discourse release the double plays
+
+
 @pytest.fixture(scope="module")
-def forum(tmp_path_factory):
-    with DiscourseDouble(api_key="test-api-key", state_dir=tmp_path_factory.mktemp("forum")) as double:
+def forum(tmp_path_factory, forum_profile):
+    with DiscourseDouble(api_key="test-api-key", state_dir=tmp_path_factory.mktemp("forum"),
+                         profile=forum_profile) as double:
         double.enable_discourse_connect("http://127.0.0.1:9/stand-in-provider", FORUM_SECRET)
         yield double
 

@@ -24,15 +24,18 @@ from bridge.store import accounts as accounts_table  # noqa: E402
 from bridge.store import outbox_jobs, sso_nonces  # noqa: E402
 from sso import accounts, discourse_connect, provider, usernames  # noqa: E402
 from sso.consumers import discourse as forum_consumer  # noqa: E402
-from tests.sso.conftest import settings_data  # noqa: E402
+from tests.sso.conftest import PROFILES, settings_data  # noqa: E402
 
 SECRET = "connect-secret-123"  # conftest.settings_data's discourse.connect_secret
 WP_SECRET = "wp-connect-secret-456"
 
 
+FORUM_PROFILES = PROFILES  # every Discourse release the double plays
+
+
 @pytest.fixture(scope="module")
-def forum_process():
-    with DiscourseDouble() as double:
+def forum_process(forum_profile):
+    with DiscourseDouble(profile=forum_profile) as double:
         yield double
 
 
@@ -302,6 +305,21 @@ def test_changed_groups_queue_a_sync_that_reaches_the_forum(bridge, forum, wm, b
     assert user["admin"] is True and user["username"] == "Alice_Member"
     # done: running it again changes nothing and calls nobody
     handler(jobs[0])
+
+
+def test_a_sync_with_a_tilde_reaches_every_release(bridge, forum, wm, browser):
+    """A `~` in a field put a `+` in the Base64 of the payload when the bridge encoded it like
+    Python's urlencode; releases before Discourse PR #42024 read it as a space and answered 422
+    (stable-2025 profile). Encoded like Rack, no payload has one."""
+    forum_login(browser, forum, wm, "Alice Member")
+    wm.set_user("Alice Member", realname="Alice ~~~ Member", groups=["*", "user", "bureaucrat"])
+    browser.cookies.clear()
+    wm.complete_login(browser, browser.get(bridge.url + "/login?next=/whoami", timeout=30), "Alice Member")
+    [job] = Outbox(bridge.engine).list(kind=forum_consumer.SYNC_DISCOURSE)
+    from bridge import jobs as bridge_jobs
+
+    bridge_jobs.handlers(bridge.settings, bridge.engine)[forum_consumer.SYNC_DISCOURSE](job)
+    assert forum.request("GET", "/u/by-external/1001.json").json()["user"]["admin"] is True
 
 
 def test_sync_handler_turns_forum_errors_into_outbox_failures(bridge, forum, wm, browser):

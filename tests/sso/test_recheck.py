@@ -3,6 +3,7 @@ and the real MediaWiki of the local stack (a user blocked there through the API)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import sys
@@ -25,6 +26,7 @@ from sso.consumers.discourse import SUSPEND_DISCOURSE, SUSPEND_REASON, suspend_d
 from sso.consumers.wordpress import DEMOTE_WORDPRESS  # noqa: E402
 
 CONNECT_SECRET = "connect-secret-123"
+PROFILES = ("stable-2025", "main-2026")  # the Discourse releases the double plays (tests/sso/conftest.py)
 
 
 def settings_for(*, discourse_url="http://forum.test", api_key="k", mediawiki: dict | None = None, hours=24):
@@ -33,7 +35,7 @@ def settings_for(*, discourse_url="http://forum.test", api_key="k", mediawiki: d
                    "log_format": "console"},
         "wikimedia": {"oauth_base_url": "http://wm.test", "client_id": "c", "client_secret": "s"},
         "discourse": {"url": discourse_url, "api_key": api_key, "connect_secret": CONNECT_SECRET,
-                      "webhook_secret": "webhook-secret-123"},
+                      "webhook_secret": "webhook-secret-123", "requests_per_minute": 100000},
         "wordpress": {"sites": [{"name": "blog", "url": "http://blog.test", "username": "u", "password": "p",
                                  "webhook_secret": "w", "connect_secret": "wp-connect-secret"}]},
         "sso": {"recheck_interval_hours": hours, "suspend_days": 30},
@@ -125,20 +127,46 @@ def test_schedule_registers_the_recheck_at_the_configured_interval(engine):
     assert "sso-recheck" not in s.jobs
 
 
-def test_suspend_handler_suspends_the_forum_user(engine):
-    with DiscourseDouble() as forum:
-        forum.enable_discourse_connect("http://bridge.test/sso/discourse", CONNECT_SECRET)
-        settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
-        with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET) as client:
-            client.sync_sso("1", "1@example.org", username="Locked_Lou", name="Lou")
-        handle = suspend_discourse_handler(settings)
-        handle(Job(id=1, kind=SUSPEND_DISCOURSE, key="k", payload={"sub": "1"}, state="running",
-                   attempts=1, run_after=None, created_at=None))
-        user = next(u for u in forum.state()["users"].values() if u.get("external_id") == "1")
-        assert user["suspended_till"] > user["suspended_at"] and user["suspend_reason"] == SUSPEND_REASON
-        # a member without a forum account: nothing to do
-        handle(Job(id=2, kind=SUSPEND_DISCOURSE, key="k2", payload={"sub": "999"}, state="running",
-                   attempts=1, run_after=None, created_at=None))
+@pytest.fixture(scope="module", params=PROFILES)
+def forum(request):
+    """The Discourse double, as each release it plays (the re-check must work with every one)."""
+    with DiscourseDouble(profile=request.param) as double:
+        double.enable_discourse_connect("http://bridge.test/sso/discourse", CONNECT_SECRET)
+        yield double
+
+
+def forum_user(forum, external_id):
+    return next(u for u in forum.state()["users"].values() if u.get("external_id") == external_id)
+
+
+def test_suspend_handler_suspends_the_forum_user(engine, forum):
+    settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
+    with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET, requests_per_minute=100000) as client:
+        client.sync_sso("1", "1@example.org", username="Locked_Lou", name="Lou")
+    handle = suspend_discourse_handler(settings)
+    handle(Job(id=1, kind=SUSPEND_DISCOURSE, key="k", payload={"sub": "1"}, state="running",
+               attempts=1, run_after=None, created_at=None))
+    user = forum_user(forum, "1")
+    assert user["suspended_till"] > user["suspended_at"] and user["suspend_reason"] == SUSPEND_REASON
+    # a member without a forum account: nothing to do
+    handle(Job(id=2, kind=SUSPEND_DISCOURSE, key="k2", payload={"sub": "999"}, state="running",
+               attempts=1, run_after=None, created_at=None))
+
+
+def test_a_member_suspended_already_is_done_and_logged_out(engine, forum):
+    """Discourse answers 409 to a second suspension (app/services/user/suspend.rb,
+    not_suspended_already): the job is done all the same, and the member's forum sessions end."""
+    settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
+    with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET, requests_per_minute=100000) as client:
+        user = client.sync_sso("2", "2@example.org", username="Twice_Tom", name="Tom")
+        client.suspend_user(user.id, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3), "a moderator's call")
+    before = forum_user(forum, "2")
+    handle = suspend_discourse_handler(settings)
+    handle(Job(id=3, kind=SUSPEND_DISCOURSE, key="k3", payload={"sub": "2"}, state="running",
+               attempts=1, run_after=None, created_at=None))
+    after = forum_user(forum, "2")
+    assert after["suspend_reason"] == "a moderator's call"  # the first suspension stands
+    assert after["suspended_till"] == before["suspended_till"]
 
 
 # -- the real MediaWiki of the local stack ------------------------------------------------------------

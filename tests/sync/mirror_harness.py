@@ -25,6 +25,22 @@ REPO = Path(__file__).resolve().parents[2]
 WP_TEST_SETTINGS = Path("/etc/wordpress/space-bridge-mirror-test.json")
 CATEGORIES = [("blog", "Blog"), ("events", "Events"), ("noticias", "Noticias")]
 
+#: The Discourse releases the double can play (deploy/dev/discourse_double/profiles.py): the
+#: bridge's mirror, login, log-out and re-check must work with each.
+PROFILES = ("stable-2025", "main-2026")
+
+
+def on_every_profile(test):
+    """Run this test against each Discourse release the double plays (tests/sync/conftest.py)."""
+    test.forum_profiles = PROFILES
+    return test
+
+
+def forum_profiles(function, module) -> tuple[str, ...] | None:
+    """The profiles a test asks for: its own (`on_every_profile`), else its module's
+    ``FORUM_PROFILES``; None: the double's default only."""
+    return getattr(function, "forum_profiles", None) or getattr(module, "FORUM_PROFILES", None)
+
 
 class BridgeServer:
     """The bridge's Flask app on a real port, in a daemon thread."""

@@ -20,7 +20,8 @@ from bridge import config
 from bridge.clients.discourse import DiscourseClient, User
 from bridge.clients.wordpress import Author, Post
 from bridge.store import accounts, sso_members, utcnow
-from mirror_harness import MirrorEnv, write_wp_constants
+from mirror_harness import MirrorEnv, on_every_profile, write_wp_constants
+from sso import usernames
 from sync.mirror import Mirror
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sso"))  # wp_helpers
@@ -147,6 +148,28 @@ def test_a_linked_author_posts_as_themself_whatever_their_display_name(env, blog
     forum_member(env, boss, admin=True)
     rename(blog, author["id"], boss)  # a name is never what links
     assert topic_author(env, publish(blog.s, blog.url, author["id"])) == own
+
+
+@on_every_profile
+@pytest.mark.stack
+def test_a_member_the_forum_named_otherwise_posts_under_the_forums_name(mirror_env, blog):
+    """The forum did not give the member the name the bridge proposed (a local account had it;
+    a reserved name is the same case): the topic is posted under the name the forum gave, never
+    as the local account."""
+    env = mirror_env
+    name = f"taken{tag()}"
+    secret = env.settings.discourse.connect_secret.get_secret_value()
+    env.forum.enable_discourse_connect("http://127.0.0.1:9/sso", secret)
+    with DiscourseClient(env.forum.url, env.forum.api_key, connect_secret=secret,
+                         requests_per_minute=100000) as forum:
+        local = forum.sync_sso(f"local-{tag()}", f"{name}-local@example.org", username=name)
+        assert local.username == name
+        sub = forum_member(env, name)  # the bridge proposed `name`; the forum numbered it
+        given = forum.user_by_external_id(sub).username
+    assert given != name and given.lower().startswith(name.lower())
+    author = linked_author(blog, sub)
+    assert topic_author(env, publish(blog.s, blog.url, author["id"])) == given
+    assert usernames.stored(env.engine, sub) == given
 
 
 @pytest.mark.stack

@@ -11,8 +11,10 @@ import requests
 
 from bridge.store import mirror_topics
 import sqlalchemy as sa
+from mirror_harness import PROFILES
 
 pytestmark = pytest.mark.stack
+FORUM_PROFILES = PROFILES  # every Discourse release the double plays (conftest.py)
 
 
 def _uniq(prefix: str = "Mirror test") -> str:
