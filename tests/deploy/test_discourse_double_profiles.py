@@ -10,6 +10,9 @@ import hmac
 from urllib.parse import urlencode
 
 import pytest
+import requests
+
+from discourse_double_helpers import ConnectProvider
 
 BODY = "A first post that is long enough for Discourse."
 SECRET = "connect-secret-0123456789"
@@ -149,6 +152,30 @@ def test_suspend_twice_too_long_reason_and_staff(profile_forum):
     r = forum.request("PUT", f"/admin/users/{mod['id']}/suspend.json", data={"suspend_until": "2099-01-01",
                                                                             "reason": "no"})
     assert r.status_code == 403 and r.json()["error_type"] == "invalid_access"
+
+
+# -- d. app/models/discourse_connect.rb (match_email_or_create_user) -----------------------------------------
+def test_require_activation_with_a_known_email(profile_forum):
+    forum = profile_forum
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    sso, sig = signed({"external_id": "e-1", "email": "taken@example.org", "username": "first"})
+    assert forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).status_code == 200
+    sso, sig = signed({"external_id": "e-2", "email": "taken@example.org", "username": "second",
+                       "require_activation": "true"})
+    r = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig})
+    assert r.status_code == 403
+    assert r.json() == {"failed": "FAILED", "message": "Validation failed: Primary email has already been taken"}
+    users = forum.request("GET", "/admin/users/list/active.json", params={"email": "taken@example.org"}).json()
+    assert [u["username"] for u in users] == ["first"]
+    # the browser login answers the email_error page (SessionController#sso_login)
+    with ConnectProvider(SECRET) as provider:
+        forum.enable_discourse_connect(provider.url + "/sso", SECRET)
+        provider.user = {"external_id": "e-3", "email": "taken@example.org", "username": "third",
+                         "require_activation": True}
+        r = requests.Session().get(f"{forum.url}/session/sso")
+        assert r.status_code == 500
+        assert "An account could not be registered with the email address <b>taken@example.org</b>" in r.text
+    assert forum.request("GET", "/u/by-external/e-3.json").status_code == 404
 
 
 # -- g. lib/text_sentinel.rb, lib/validators/quality_title_validator.rb --------------------------------------

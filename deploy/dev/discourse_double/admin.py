@@ -52,8 +52,8 @@ def sync_sso(store, hooks, auth, params):
         return json_response({"failed": "FAILED", "message": connect.MESSAGES["blank_id_error"]}, 422)
     except connect.NoEmail:
         return json_response({"failed": "FAILED", "message": "Validation failed: Primary email can't be blank"}, 403)
-    except connect.InvalidUser:
-        return json_response({"failed": "FAILED", "message": "Validation failed: Username is invalid"}, 403)
+    except connect.InvalidUser as exc:
+        return json_response({"failed": "FAILED", "message": exc.message}, 403)
     if not created:
         hooks.emit("user", "user_updated", lambda: user_json(store, user, web_hook=True))
     return json_response(user_json(store, user, admin_view=True))

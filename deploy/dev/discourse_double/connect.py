@@ -10,7 +10,8 @@ Follows:
   base_url + "/session/sso_login"); with discourse_connect_csrf_protection (default on) the nonce
   lives in the browser's server session, so sso_login must come from the same browser;
   lookup_or_create_user: blank external_id is refused, the user is found by external_id, else by
-  email (unless require_activation), else created (username from UserNameSuggester, name);
+  email (unless require_activation: then an email another account has fails User#save!, never a
+  second account), else created (username from UserNameSuggester, name);
   auth_overrides_* settings; a user stays inactive when require_activation is set; admin and
   moderator flags; groups (discourse_connect_overrides_groups) or add_groups/remove_groups,
   for existing, non-automatic groups only.
@@ -145,7 +146,12 @@ class NoEmail(Exception):
 
 class InvalidUser(Exception):
     """User#save! refused the record (ActiveRecord::RecordInvalid): SessionController#sso_login
-    answers 500 with discourse_connect.email_error."""
+    answers 500 with discourse_connect.email_error (the email), Admin::UsersController#sync_sso
+    403 with the validation message."""
+
+    def __init__(self, email: str | None, message: str = "Validation failed: Username is invalid"):
+        super().__init__(email)
+        self.message = message
 
 
 def _note_username(store, sent: str | None, made: str) -> None:
@@ -178,6 +184,10 @@ def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
             if user is None:
                 if not email or "@" not in email:
                     raise NoEmail()
+                if store.user_by_email(email):
+                    # require_activation skips the match by email, and the new account's
+                    # UserEmail is not unique: User#save! fails (match_email_or_create_user)
+                    raise InvalidUser(email, "Validation failed: Primary email has already been taken")
                 # DiscourseConnect#resolve_username: the username, then the name
                 # (use_name_for_username_suggestions), then the email (use_email_for_...: off)
                 username = store.suggest_username(
