@@ -178,6 +178,26 @@ def test_require_activation_with_a_known_email(profile_forum):
     assert forum.request("GET", "/u/by-external/e-3.json").status_code == 404
 
 
+# -- e. app/models/user.rb reserved_username?, lib/user_name_suggester.rb -----------------------------------
+def test_reserved_username_gets_a_number(profile_forum):
+    forum = profile_forum
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    sso, sig = signed({"external_id": "r-1", "email": "support@example.org", "username": "Support"})
+    r = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig})
+    assert r.status_code == 200 and r.json()["username"] == "Support1"
+    assert forum.request("GET", "/u/by-external/r-1.json").json()["user"]["username"] == "Support1"
+
+
+@pytest.mark.parametrize("sent, kept", [("a--b", "a_b"), ("x", "x11"), ("Ünïcode", "Unicode")])
+def test_username_validator_repairs(profile_forum, sent, kept):
+    """app/models/username_validator.rb (unicode_usernames off): a name it refuses is repaired."""
+    forum = profile_forum
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    sso, sig = signed({"external_id": f"v-{sent}", "email": "v@example.org", "username": sent})
+    r = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig})
+    assert r.status_code == 200 and r.json()["username"] == kept
+
+
 # -- g. lib/text_sentinel.rb, lib/validators/quality_title_validator.rb --------------------------------------
 @pytest.mark.parametrize("title, error", [
     ("東京 NEWS UPDATE TODAY", None),                          # an "other" letter is not shouting
