@@ -322,6 +322,52 @@ def test_a_sync_with_a_tilde_reaches_every_release(bridge, forum, wm, browser):
     assert forum.request("GET", "/u/by-external/1001.json").json()["user"]["admin"] is True
 
 
+def test_an_address_another_forum_account_has_is_a_note_on_the_member(bridge, forum, wm, browser):
+    """With require_activation (an unconfirmed address) Discourse does not link the member to the
+    account that has the address, and the new account is invalid (app/models/discourse_connect.rb
+    match_email_or_create_user): the login shows the forum's error, the later sync gets 403. The
+    sync job ends with a note saying so, not as a dead job."""
+    from bridge.clients.discourse import DiscourseClient
+
+    bridge.configure(policy={"require_confirmed_email": False})  # the forum is to confirm it
+    with DiscourseClient(forum.url, forum.api_key, connect_secret=SECRET, requests_per_minute=100000) as client:
+        client.sync_sso("local-9", "shared@example.org", username="Earlier_Owner")
+    wm.set_user("Alice Member", email="shared@example.org", confirmed_email=False)
+    forum_login(browser, forum, wm, "Alice Member")
+    assert current_user(browser, forum) is None
+    wm.set_user("Alice Member", realname="Alice Renamed")
+    browser.cookies.clear()
+    wm.complete_login(browser, browser.get(bridge.url + "/login?next=/whoami", timeout=30), "Alice Member")
+    outbox = Outbox(bridge.engine)
+    [job] = outbox.list(kind=forum_consumer.SYNC_DISCOURSE)
+    from bridge import jobs as bridge_jobs
+
+    bridge_jobs.handlers(bridge.settings, bridge.engine)[forum_consumer.SYNC_DISCOURSE](job)
+    [note] = outbox.get(job.id).payload["notes"]
+    assert "member 1001" in note and "e-mail address" in note and "require_activation" in note
+    assert forum.request("GET", "/u/by-external/1001.json").status_code == 404
+
+
+def test_the_bridge_learns_the_name_the_forum_gave(bridge, forum, wm, browser):
+    """A forum whose reserved_usernames holds the name the bridge proposes gives the member
+    another (app/models/user.rb reserved_username?, lib/user_name_suggester.rb: Alice_Member1);
+    the next sync's answer says so, and the bridge keeps the forum's name from then on."""
+    reserved = forum.request("GET", "/admin/site_settings.json").json()["site_settings"]
+    current = next(s["value"] for s in reserved if s["setting"] == "reserved_usernames")
+    forum.set_site_settings(reserved_usernames=current + "|alice_member")
+    forum_login(browser, forum, wm, "Alice Member")
+    given = current_user(browser, forum)["username"]
+    assert given.lower() != "alice_member" and usernames.stored(bridge.engine, "1001") == "Alice_Member"
+    wm.set_user("Alice Member", realname="Alice Renamed")
+    browser.cookies.clear()
+    wm.complete_login(browser, browser.get(bridge.url + "/login?next=/whoami", timeout=30), "Alice Member")
+    [job] = Outbox(bridge.engine).list(kind=forum_consumer.SYNC_DISCOURSE)
+    from bridge import jobs as bridge_jobs
+
+    bridge_jobs.handlers(bridge.settings, bridge.engine)[forum_consumer.SYNC_DISCOURSE](job)
+    assert usernames.stored(bridge.engine, "1001") == given
+
+
 def test_sync_handler_turns_forum_errors_into_outbox_failures(bridge, forum, wm, browser):
     from bridge.clients.discourse import DiscourseUnavailable, DiscourseValidationError
     from bridge.outbox import PermanentFailure
