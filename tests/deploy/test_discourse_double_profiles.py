@@ -221,3 +221,43 @@ def test_title_entropy_counts_bytes(profile_forum):
     assert len(set(title)) == 5 and len(set(title.encode())) == 11
     r = profile_forum.request("POST", "/posts.json", data={"title": title, "raw": BODY})
     assert r.status_code == 200, r.text
+
+
+# -- f. app/models/topic.rb (external_id), TopicsController#show_by_external_id -------------------------------
+@pytest.mark.parametrize("eid, errors", [
+    ("wp-é1", ["External is invalid"]),                                    # Ruby's \w is ASCII
+    ("x" * 51, ["External is too long (maximum is 50 characters)"]),
+    ("x" * 50 + "!", ["External is too long (maximum is 50 characters)", "External is invalid"]),
+    ("x" * 50, None),
+])
+def test_external_id_format_and_length(profile_forum, eid, errors):
+    r = profile_forum.request("POST", "/posts.json", data={"title": "A topic with an external id", "raw": BODY,
+                                                          "external_id": eid})
+    if errors is None:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 422 and r.json()["errors"] == errors
+
+
+def test_external_id_unique_across_case_and_deleted_topics(profile_forum):
+    forum = profile_forum
+    topic = new_topic(forum, title="The first holder of the id", external_id="WP-7")
+    r = forum.request("POST", "/posts.json", data={"title": "Another topic entirely here", "raw": BODY,
+                                                  "external_id": "wp-7"})
+    assert r.status_code == 422 and r.json()["errors"] == ["External has already been taken"]
+    assert forum.request("GET", "/t/external_id/wp-7.json").status_code == 404       # case-sensitive
+    assert forum.request("GET", "/t/external_id/WP-7.json").status_code == 301
+    assert forum.request("DELETE", f"/t/{topic['topic_id']}.json").status_code == 200
+    assert forum.request("GET", "/t/external_id/WP-7.json").status_code == 404
+    r = forum.request("POST", "/posts.json", data={"title": "Another topic entirely here", "raw": BODY,
+                                                  "external_id": "WP-7"})
+    assert r.status_code == 422 and r.json()["errors"] == ["External has already been taken"]
+
+
+def test_topic_errors_come_before_body_errors(profile_forum):
+    """lib/post_creator.rb PostCreator#valid?: TopicCreator's errors alone, then the post's."""
+    r = profile_forum.request("POST", "/posts.json", data={"title": "Short", "raw": "short", "external_id": "é"})
+    assert r.status_code == 422
+    assert r.json()["errors"] == ["Title is too short (minimum is 15 characters)",
+                                  "Title seems unclear, most of the words contain the same letters over and over?",
+                                  "External is invalid"]

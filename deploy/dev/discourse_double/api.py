@@ -80,6 +80,22 @@ def title_errors(store, title: str | None, *, exclude_topic_id: int | None = Non
     return errs
 
 
+def external_id_errors(store, external_id: str) -> list[str]:
+    """app/models/topic.rb validates :external_id, in its order: unique case-insensitively (Rails'
+    uniqueness check ignores the Trashable scope, so deleted topics count), at most
+    EXTERNAL_ID_MAX_LENGTH (50), and /\\A[\\w-]+\\z/ where Ruby's \\w is ASCII."""
+    errs = []
+    low = external_id.lower()
+    with store.lock:
+        if any((t.get("external_id") or "").lower() == low for t in store.data["topics"].values()):
+            errs.append("External has already been taken")
+    if len(external_id) > 50:
+        errs.append("External is too long (maximum is 50 characters)")
+    if not re.fullmatch(r"[\w-]+", external_id, re.ASCII):
+        errs.append("External is invalid")
+    return errs
+
+
 def just_posted_that(store, user: dict, raw: str) -> bool:
     """Post#matches_recent_post? for non-staff: the same text by the same user within
     unique_posts_mins minutes ("Body is too similar to what you recently posted")."""
@@ -173,7 +189,7 @@ def create_post(ctx: Ctx):
                 return _post_errors(["You must choose a valid user."])
             if not all(store.user_by_username(n) for n in names):
                 return _post_errors(["Can't find the user you're sending this message to."])
-            errs = title_errors(store, body.get("title"), user=user) + raw_errors(store, raw, first_post=True)
+            errs = title_errors(store, body.get("title"), user=user) or raw_errors(store, raw, first_post=True)
             if errs:
                 return _post_errors(errs)
             topic = _insert_topic(store, user, body["title"].strip(), None, None, body.get("created_at"))
@@ -202,19 +218,16 @@ def create_post(ctx: Ctx):
                 if category is None:
                     return errors.invalid_parameters("category")
             category_id = category["id"] if category else int(store.setting("uncategorized_category_id"))
+            # PostCreator#valid?: the topic's errors (TopicCreator) alone when it has any, else the post's
             errs = title_errors(store, body.get("title"), category_id=category_id, user=user)
             external_id = body.get("external_id")
             if external_id not in (None, ""):
-                if not re.fullmatch(r"[\w-]+", external_id):
-                    errs.append("External is invalid")
-                elif len(external_id) > 50:
-                    errs.append("External is too long (maximum is 50 characters)")
-                elif store.topic_by_external_id(external_id):
-                    errs.append("External has already been taken")
-            body_errs = raw_errors(store, raw, first_post=True)
-            if not body_errs and just_posted_that(store, user, raw):
-                body_errs = ["Body is too similar to what you recently posted"]
-            errs += body_errs
+                errs += external_id_errors(store, external_id)
+            if errs:
+                return _post_errors(errs)
+            errs = raw_errors(store, raw, first_post=True)
+            if not errs and just_posted_that(store, user, raw):
+                errs = ["Body is too similar to what you recently posted"]
             embed_url = body.get("embed_url")
             if embed_url and embed_url in store.data["embeds"]:
                 errs.append("Embed url has already been taken")

@@ -328,10 +328,11 @@ class Store:
         return sorted(posts, key=lambda p: p["post_number"])
 
     def topic_by_external_id(self, external_id: str) -> dict | None:
-        low = str(external_id).lower()
+        """TopicsController#show_by_external_id: Topic.find_by(external_id:), an exact
+        (case-sensitive) match among undeleted topics."""
         with self.lock:
             for t in self.data["topics"].values():
-                if t.get("external_id") and t["external_id"].lower() == low and not t.get("deleted_at"):
+                if t.get("external_id") == str(external_id) and not t.get("deleted_at"):
                     return t
         return None
 
