@@ -61,8 +61,7 @@ class Profile:
 
 STABLE_2025 = Profile(name="stable-2025", sync_sso_reparses_query=True, duplicate_title_names_topic=False,
                       web_hook_flag_events=True)
-# duplicate_title_names_topic: True once the bridge recognises the new wording (issue 13, H6).
-MAIN_2026 = Profile(name="main-2026", sync_sso_reparses_query=False, duplicate_title_names_topic=False,
+MAIN_2026 = Profile(name="main-2026", sync_sso_reparses_query=False, duplicate_title_names_topic=True,
                     web_hook_flag_events=False)
 PROFILES = {p.name: p for p in (STABLE_2025, MAIN_2026)}
 
