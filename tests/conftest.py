@@ -98,3 +98,29 @@ def pip_install(tmp_path_factory):
         return site
 
     return install
+
+
+# -- the Discourse double: nothing the bridge sends is dropped ------------------------------------
+@pytest.fixture(autouse=True)
+def _forum_drops_no_parameter(request):
+    """A test with a Discourse double as `forum` fails if a request made during it sent a parameter
+    real Discourse would drop. The double takes such a request, as Rails' strong parameters do (so
+    third-party clients keep working), and records the parameter as a `dropped_parameter`
+    violation; this is where that strictness applies to the bridge. The double's own suite
+    (tests/deploy) sends such parameters on purpose and checks them itself."""
+    forum = None
+    if "forum" in request.fixturenames and "deploy" not in request.node.path.relative_to(REPO / "tests").parts[:1]:
+        value = request.getfixturevalue("forum")
+        if type(value).__name__ == "DiscourseDouble":
+            forum = value
+
+    def dropped() -> dict:
+        return {(v["time"], v["method"], v["path"], v["param"]): v for v in forum.violations()
+                if v.get("kind") == "dropped_parameter"}
+
+    before = dropped() if forum is not None else {}
+    yield
+    if forum is not None:
+        new = [v for k, v in dropped().items() if k not in before]
+        assert not new, "the bridge sent parameters Discourse drops: " + "; ".join(
+            f"{v['route']} {v['param']} ({v.get('source')})" for v in new)
