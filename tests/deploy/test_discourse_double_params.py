@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
-from discourse_double_helpers import sign_payload
+from discourse_double_helpers import ConnectProvider, sign_payload
 
 BODY = "A first post that is long enough for Discourse."
 SECRET = "connect-secret-0123456789"
@@ -216,6 +217,22 @@ def test_unlisting_the_way_wordpress_clients_ask(forum):
     listed = [t["id"] for t in forum.request("GET", "/latest.json", auth=False).json()["topic_list"]["topics"]]
     assert a["topic_id"] not in listed and b["topic_id"] not in listed and c["topic_id"] in listed
     assert forum.violations() == []
+
+
+def test_api_only_parameters_are_dropped_for_a_browser(forum):
+    # posts_controller.rb#create_params permits embed_url, external_id, created_at, skip_validations
+    # and import_mode only when is_api?: from a browser session they are dropped
+    with ConnectProvider(SECRET) as provider:
+        forum.enable_discourse_connect(provider.url + "/sso", SECRET)
+        provider.user = {"external_id": "wm-77", "email": "b@example.org", "username": "browser_user"}
+        browser = requests.Session()
+        assert browser.get(f"{forum.url}/session/sso", headers={"Accept": "text/html"}).status_code == 200
+    r = browser.post(f"{forum.url}/posts.json", headers={"Accept": "application/json", "X-CSRF-Token": "t"},
+                     data={"title": "A topic written in the browser", "raw": BODY, "external_id": "b-1",
+                           "embed_url": "http://blog.example/b-1"})
+    assert r.status_code == 200, r.text
+    assert sorted(p for _, p in _dropped(forum)) == ["embed_url", "external_id"]
+    assert forum.request("GET", "/t/external_id/b-1.json").status_code == 404
 
 
 def test_tags_on_create_are_taken_not_refused(forum):
