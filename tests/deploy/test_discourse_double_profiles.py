@@ -261,3 +261,26 @@ def test_topic_errors_come_before_body_errors(profile_forum):
     assert r.json()["errors"] == ["Title is too short (minimum is 15 characters)",
                                   "Title seems unclear, most of the words contain the same letters over and over?",
                                   "External is invalid"]
+
+
+# -- h. app/models/topic_embed.rb, lib/post_creator.rb (embed_unlisted, make_visible) ------------------------
+def test_embed_url_is_freed_when_its_topic_is_deleted(profile_forum):
+    forum = profile_forum
+    url = "https://space.example/2024/01/post"
+    first = new_topic(forum, title="The first embedded topic", embed_url=url)
+    r = forum.request("POST", "/posts.json", data={"title": "The second embedded topic", "raw": BODY, "embed_url": url})
+    assert r.status_code == 422 and r.json()["errors"] == ["Embed url has already been taken"]
+    assert forum.request("DELETE", f"/t/{first['topic_id']}.json").status_code == 200
+    new_topic(forum, title="The second embedded topic", embed_url=url)
+
+
+def test_embed_unlisted_until_a_reply(profile_forum):
+    forum = profile_forum
+    forum.set_site_settings(embed_unlisted=True)
+    topic = new_topic(forum, title="An embedded topic, unlisted", embed_url="https://space.example/p/1")
+    assert forum.request("GET", f"/t/{topic['topic_id']}.json").json()["visible"] is False
+    plain = new_topic(forum, title="A topic without an embed url")
+    assert forum.request("GET", f"/t/{plain['topic_id']}.json").json()["visible"] is True
+    r = forum.request("POST", "/posts.json", data={"raw": BODY + " A reply.", "topic_id": topic["topic_id"]})
+    assert r.status_code == 200, r.text
+    assert forum.request("GET", f"/t/{topic['topic_id']}.json").json()["visible"] is True

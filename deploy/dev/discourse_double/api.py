@@ -211,6 +211,10 @@ def create_post(ctx: Ctx):
             post = _insert_post(store, topic, user, raw, body.get("reply_to_post_number"), body.get("created_at"))
             if whisper:
                 post["post_type"] = 4
+            elif not topic["visible"] and topic.get("embed_url") and store.setting("embed_unlisted"):
+                # PostCreator#make_visible (Jobs::MakeEmbeddedTopicVisible): the first regular
+                # reply lists an embedded topic
+                topic["visible"] = True
         else:
             category = None
             if body.get("category") is not None:
@@ -229,13 +233,14 @@ def create_post(ctx: Ctx):
             if not errs and just_posted_that(store, user, raw):
                 errs = ["Body is too similar to what you recently posted"]
             embed_url = body.get("embed_url")
-            if embed_url and embed_url in store.data["embeds"]:
+            if embed_url and _embedded_topic(store, embed_url):
                 errs.append("Embed url has already been taken")
             if errs:
                 return _post_errors(errs)
             topic = _insert_topic(store, user, body["title"].strip(), category_id, external_id or None,
                                   body.get("created_at"), embed_url=embed_url)
-            topic["visible"] = not unlist
+            # PostCreator#initialize: a topic with an embed_url is unlisted under embed_unlisted
+            topic["visible"] = not (unlist or (embed_url and store.setting("embed_unlisted")))
             post = _insert_post(store, topic, user, raw, None, body.get("created_at"))
             if embed_url:
                 store.data["embeds"][embed_url] = topic["id"]
@@ -244,6 +249,13 @@ def create_post(ctx: Ctx):
         ctx.hooks.emit("post", "post_created", lambda: web_hook_post(store, post),
                        category_id=topic["category_id"], tag_names=topic.get("tags"))
         return 200, post_json(store, post, user, topic=topic)
+
+
+def _embedded_topic(store, embed_url: str) -> dict | None:
+    """The live topic holding this embed_url (app/models/topic_embed.rb: unique among undeleted
+    TopicEmbeds; Topic#trash! trashes its TopicEmbed, which frees the URL)."""
+    topic = store.topic(store.data["embeds"].get(embed_url))
+    return topic if topic and not topic.get("deleted_at") else None
 
 
 def _flag(value) -> bool:
