@@ -284,3 +284,35 @@ def test_embed_unlisted_until_a_reply(profile_forum):
     r = forum.request("POST", "/posts.json", data={"raw": BODY + " A reply.", "topic_id": topic["topic_id"]})
     assert r.status_code == 200, r.text
     assert forum.request("GET", f"/t/{topic['topic_id']}.json").json()["visible"] is True
+
+
+# -- i. lib/auth/default_current_user_provider.rb ------------------------------------------------------------
+def test_one_admin_api_bucket_for_all_keys(profile_forum):
+    forum = profile_forum
+    other = forum.create_api_key("system")
+    forum.set_rate_limit(3, 30)
+    assert forum.request("GET", "/latest.json").status_code == 200
+    assert forum.request("GET", "/latest.json", headers={"Api-Key": other}).status_code == 200
+    assert forum.request("GET", "/latest.json").status_code == 200
+    r = forum.request("GET", "/latest.json", headers={"Api-Key": other})
+    assert r.status_code == 429 and r.headers["Discourse-Rate-Limit-Error-Code"] == "admin_api_key_rate_limit"
+
+
+def test_suspended_or_inactive_api_user_is_refused(profile_forum):
+    forum = profile_forum
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", SECRET)
+    key = forum.create_api_key(all_users=True)
+    sso, sig = signed({"external_id": "a-1", "email": "poster@example.org", "username": "poster"})
+    user = forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).json()
+    as_poster = {"Api-Key": key, "Api-Username": "poster"}
+    r = forum.request("POST", "/posts.json", data={"title": "A topic by a member here", "raw": BODY}, headers=as_poster)
+    assert r.status_code == 200, r.text
+    forum.request("PUT", f"/admin/users/{user['id']}/suspend.json", data={"suspend_until": "2099-01-01", "reason": "x"})
+    r = forum.request("POST", "/posts.json", data={"title": "Another topic by the member", "raw": BODY},
+                      headers=as_poster)
+    assert r.status_code == 403
+    assert r.json() == {"errors": ["You are not permitted to view the requested resource."], "error_type": "invalid_access"}
+    sso, sig = signed({"external_id": "a-2", "email": "new@example.org", "username": "newbie", "require_activation": "true"})
+    assert forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).json()["active"] is False
+    r = forum.request("GET", "/latest.json", headers={"Api-Key": key, "Api-Username": "newbie"})
+    assert r.status_code == 403

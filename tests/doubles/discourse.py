@@ -3,7 +3,7 @@ test, and drive its admin side.
 
     with DiscourseDouble() as forum:
         client = forum.client()                      # pydiscourse.DiscourseClient as `system`
-        forum.set_rate_limit(3, 2)                   # 3 requests per 2 s per API key
+        forum.set_rate_limit(3, 2)                   # 3 API requests per 2 s, all keys together
         forum.add_webhook("http://127.0.0.1:9999/hook", "a-secret-of-12+", ["post_created"])
         forum.violations()                           # requests Discourse's API description refuses
 
@@ -78,7 +78,8 @@ class DiscourseDouble(DoubleProcess):
         self._double("POST", "reset")
 
     def set_rate_limit(self, max_requests: int, window_seconds: float) -> None:
-        """Per-API-key limit (Discourse: max_admin_api_reqs_per_minute, 60 a minute)."""
+        """The site's one admin API limit, shared by every key (Discourse: admin_api_min,
+        max_admin_api_reqs_per_minute, 60 a minute)."""
         self._double("POST", "rate_limit", json={"max": max_requests, "window_seconds": window_seconds})
 
     def violations(self) -> list[dict]:

@@ -1,7 +1,9 @@
-"""Who is asking: API key + username headers, or a browser's `_t` cookie; and the per-key
-admin API rate limit.
+"""Who is asking: API key + username headers, or a browser's `_t` cookie; and the admin API
+rate limit.
 
-Follows lib/auth/default_current_user_provider.rb (lookup_api_user, rate_limit_admin_api_requests!)
+Follows lib/auth/default_current_user_provider.rb (lookup_api_user; a suspended or inactive API
+user is Discourse::InvalidAccess, checked before the limit; admin_api_key_limiter is
+`RateLimiter.new(nil, "admin_api_min", ...)`: one bucket for the whole site, shared by every key)
 and lib/rate_limiter.rb (a sliding window of `max` requests per `secs`; a refused request is not
 counted; LimitExceeded carries `available_in`, rendered as `wait_seconds` and `time_left` with a
 Retry-After header by ApplicationController).
@@ -22,6 +24,7 @@ HEADER_API_USERNAME = "Api-Username"
 HEADER_API_USER_ID = "Api-User-Id"
 HEADER_API_USER_EXTERNAL_ID = "Api-User-External-Id"
 AUTH_COOKIE = "_t"
+ADMIN_API_BUCKET = "admin_api_min"
 SESSION_COOKIE = "_forum_session"
 
 
@@ -55,7 +58,9 @@ def authenticate(store, request: Request) -> Auth:
                 user = store.user_by_external_id(request.headers[HEADER_API_USER_EXTERNAL_ID])
         if not user:
             return Auth(error=errors.invalid_access("invalid_api_credentials"))
-        limited = check_rate(store, rec["key"])
+        if _suspended(user) or not user.get("active"):
+            return Auth(error=errors.invalid_access())
+        limited = check_rate(store, ADMIN_API_BUCKET)
         if limited is not None:
             return Auth(error=errors.rate_limited(limited, "admin_api_key_rate_limit"))
         return Auth(user=user, api_key=rec)
@@ -64,13 +69,20 @@ def authenticate(store, request: Request) -> Auth:
         with store.lock:
             uid = store.auth_tokens.get(token)
         user = store.user(uid)
-        if user:
+        if user and not _suspended(user) and user.get("active"):
+            # "under no conditions do suspended or inactive accounts get current_user"
             return Auth(user=user, via_cookie=True)
     return Auth()
 
 
+def _suspended(user: dict) -> bool:
+    # User#suspended?: suspended_till in the future
+    till = user.get("suspended_till")
+    return bool(till) and till > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
 def check_rate(store, key: str) -> float | None:
-    """Record one request for `key`; None when allowed, else seconds until the next is."""
+    """Record one request in bucket `key`; None when allowed, else seconds until the next is."""
     now = time.monotonic()
     with store.lock:
         limit = int(store.rate["max"])
