@@ -7,12 +7,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from discourse_double_helpers import ConnectProvider
+from discourse_double_helpers import ConnectProvider, WebhookReceiver
 
 BODY = "A first post that is long enough for Discourse."
 SECRET = "connect-secret-0123456789"
@@ -316,3 +317,31 @@ def test_suspended_or_inactive_api_user_is_refused(profile_forum):
     assert forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).json()["active"] is False
     r = forum.request("GET", "/latest.json", headers={"Api-Key": key, "Api-Username": "newbie"})
     assert r.status_code == 403
+
+
+# -- j. app/jobs/regular/emit_web_hook_event.rb, app/models/web_hook_event_type.rb ---------------------------
+def test_ping_names_its_event(profile_forum):
+    forum = profile_forum
+    with WebhookReceiver() as receiver:
+        hook = forum.add_webhook(receiver.url + "/hook", "hook-secret-1234567890", ["post_created"])
+        assert forum.request("POST", f"/admin/api/web_hooks/{hook['id']}/ping.json").status_code == 200
+        [got] = receiver.wait_for(lambda r: len(r) >= 1)
+    assert got["headers"]["X-Discourse-Event-Type"] == "ping"
+    assert got["headers"]["X-Discourse-Event"] == "ping"
+    assert json.loads(got["body"]) == {"ping": "OK"}
+
+
+def test_flag_event_types_per_release(profile_forum):
+    """One flag: flag_created and reviewable_created where WebHookEventType::TYPES has flag types,
+    reviewable_created alone where it has none (profiles.Profile.web_hook_flag_events)."""
+    forum = profile_forum
+    flags = switch(forum, "web_hook_flag_events")
+    assert ("flag_created" in forum.event_type_ids()) is flags
+    topic = new_topic(forum, title="A topic that gets a flag")
+    with WebhookReceiver() as receiver:
+        forum.add_webhook(receiver.url + "/hook", "hook-secret-1234567890", wildcard=True)
+        forum.request("POST", "/post_actions.json", data={"id": topic["id"], "post_action_type_id": "4"})
+        got = receiver.wait_for(lambda r: len(r) >= (2 if flags else 1))
+        assert forum.wait_for_web_hooks()
+    events = sorted(r["headers"]["X-Discourse-Event"] for r in got)
+    assert events == (["flag_created", "reviewable_created"] if flags else ["reviewable_created"])

@@ -229,8 +229,8 @@ def web_hooks_index(store, auth):
         hooks = [webhooks.web_hook_json(h) for h in sorted(store.data["web_hooks"].values(), key=lambda h: h["id"])]
     return json_response({
         "web_hooks": hooks,
-        "extras": {"event_types": webhooks.event_types_json(),
-                   "default_event_types": [e for e in webhooks.event_types_json() if e["name"].startswith("post_")],
+        "extras": {"event_types": webhooks.event_types_json(store),
+                   "default_event_types": [e for e in webhooks.event_types_json(store) if e["name"].startswith("post_")],
                    "content_types": [{"id": 1, "name": "application/json"},
                                      {"id": 2, "name": "application/x-www-form-urlencoded"}],
                    "delivery_statuses": [{"id": 1, "name": "inactive"}, {"id": 2, "name": "failed"},

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from . import profiles
 from .store import now_iso
 
 log = logging.getLogger("discourse_double.webhooks")
@@ -63,8 +64,12 @@ EVENT_TYPE_BY_NAME = {name: i for i, name, _ in EVENT_TYPES}
 GROUP_IDS = {"topic": 1, "post": 2, "user": 3, "group": 4, "category": 5, "tag": 6, "flag": 7, "reviewable": 9}
 
 
-def event_types_json() -> list[dict]:
-    return [{"id": i, "name": name, "group": GROUP_IDS[group]} for i, name, group in EVENT_TYPES]
+def event_types_json(store=None) -> list[dict]:
+    """WebHookEventType::TYPES of the active profile: main-2026 has no flag_* types
+    (profiles.Profile.web_hook_flag_events)."""
+    flags = store is None or profiles.of(store).web_hook_flag_events
+    return [{"id": i, "name": name, "group": GROUP_IDS[group]} for i, name, group in EVENT_TYPES
+            if flags or group != "flag"]
 
 
 def translate_event_name_to_type(event_name: str) -> str:
@@ -98,6 +103,8 @@ class Dispatcher:
     def active_hooks(self, event_name: str) -> list[dict]:
         event_type = translate_event_name_to_type(event_name)
         type_id = EVENT_TYPE_BY_NAME.get(event_type)
+        if event_type.startswith("flag_") and not profiles.of(self.store).web_hook_flag_events:
+            return []  # this release has no such event type
         with self.store.lock:
             hooks = [h for h in sorted(self.store.data["web_hooks"].values(), key=lambda h: h["id"])
                      if h.get("active") and (h.get("wildcard_web_hook") or type_id in h.get("web_hook_event_type_ids", []))]
@@ -123,7 +130,8 @@ class Dispatcher:
         return n
 
     def ping(self, hook_id: int) -> None:
-        self._schedule(0, {"web_hook_id": hook_id, "event_type": "ping", "event_name": None, "payload": None,
+        # Jobs::EmitWebHookEvent for a ping: X-Discourse-Event-Type and X-Discourse-Event are both "ping"
+        self._schedule(0, {"web_hook_id": hook_id, "event_type": "ping", "event_name": "ping", "payload": None,
                            "retry_count": 0})
 
     def _schedule(self, delay: float, job: dict) -> None:
