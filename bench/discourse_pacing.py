@@ -28,7 +28,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from bridge.clients import user_agent  # noqa: E402
-from bridge.clients.discourse import HEADROOM, DiscourseClient, DiscourseError  # noqa: E402
+from bridge.clients.discourse import HEADROOM, DiscourseClient, DiscourseError, pacer_for  # noqa: E402
 from doubles.discourse import DiscourseDouble  # noqa: E402
 
 
@@ -58,6 +58,7 @@ def run(topics: int, threads: int, limit: int, window: float, pacing: bool = Tru
     with DiscourseDouble() as forum:
         forum.set_rate_limit(limit, window)
         rpm = limit * 60 / window if pacing else 10**6
+        pacer_for(forum.url, rpm, window_seconds=window)  # the bridge's shared pacer counts over the double's window
         client = DiscourseClient(forum.url, forum.api_key, requests_per_minute=rpm,
                                  user_agent=user_agent("bench/discourse_pacing.py"))
         failures: list[str] = []

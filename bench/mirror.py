@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests" / "sync"))
 from doubles.discourse import DiscourseDouble  # noqa: E402
 from mirror_harness import MirrorEnv, ensure_categories, write_wp_constants  # noqa: E402
 
+from bridge.clients.discourse import pacer_for  # noqa: E402
 from bridge.clients.wordpress import WordPressUnavailable  # noqa: E402
 from bridge.store import mirror_topics  # noqa: E402
 
@@ -139,6 +140,7 @@ def backfill(stack: dict, n: int, limit: int, window: float) -> dict:
     with DiscourseDouble() as forum, tempfile.TemporaryDirectory() as tmp:
         ensure_categories(forum)
         forum.set_rate_limit(limit, window)
+        pacer_for(forum.url, rpm, window_seconds=window)  # the bridge's shared pacer counts over the double's window
         env = MirrorEnv(stack, forum, Path(tmp), requests_per_minute=rpm)
         try:
             write_wp_constants(None, None)

@@ -32,14 +32,15 @@ Discourse counts every API-key request of a site against ``max_admin_api_reqs_pe
 
 * **paces itself** under ``discourse.requests_per_minute`` with :class:`Pacer`, one per forum
   URL shared by every client and thread of the process, so a long backfill never meets the
-  limit. Pacer is a small GCRA ("virtual scheduling") limiter with no bursts: each request
-  reserves the next free slot, ``60 / (requests_per_minute * HEADROOM)`` seconds after the
-  previous one. ``HEADROOM`` (0.98) covers Discourse's limiter counting whole seconds
-  (lib/rate_limiter.rb: a request passes when the oldest of the last ``max`` is *more than*
-  ``secs`` whole seconds old, so 60 a minute really means 60 per 61 s at worst) plus a little
-  network jitter. Why not pyrate-limiter: it would be a new dependency whose API changed
-  between majors, and the bridge needs two things it does not offer directly: asking for the
-  next-free-slot delay without taking it, and pushing every thread back after a 429.
+  limit. Pacer is a sliding window like Discourse's: at most ``requests_per_minute`` requests
+  start in any ``60 + WINDOW_MARGIN`` seconds, so the few requests of one new topic go out at
+  once after a quiet spell. ``WINDOW_MARGIN`` (1.25 s) covers Discourse's limiter counting whole
+  seconds (lib/rate_limiter.rb: a request passes when the oldest of the last ``max`` is *more
+  than* ``secs`` whole seconds old, so 60 a minute really means 60 per 61 s at worst) plus
+  network jitter: a long run gets 60 / 61.25 = 98 % of the allowance. Why not pyrate-limiter: it would be a new
+  dependency whose API changed between majors, and the bridge needs two things it does not
+  offer directly: asking for the next-free-slot delay without taking it, and pushing every
+  thread back after a 429.
 * **waits out a 429** (``extras.wait_seconds``, else ``Retry-After``, at least 1 s): the wait
   is put on the shared pacer, so every thread holds off, then the request is repeated, up to
   ``max_rate_limit_retries`` times; then :class:`DiscourseRateLimited` (``retryable=True``,

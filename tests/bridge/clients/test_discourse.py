@@ -36,6 +36,8 @@ from bridge.clients.discourse import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for `doubles`
 from doubles.discourse import DiscourseDouble  # noqa: E402
 
+from bridge.clients.discourse.pacer import WINDOW_MARGIN  # noqa: E402
+
 BODY = "A first post that is long enough for Discourse."
 REPLY = "A reply that is long enough for Discourse."
 CONNECT_SECRET = "connect-secret-for-the-tests"
@@ -344,49 +346,58 @@ def test_rate_limited_after_the_allowed_retries(forum, counter):
     assert type(later).__name__ == "RetryLater" and 25 <= later.seconds <= 30
 
 
-def test_pacing_keeps_under_the_limit(forum, counter):
-    # 4 per 4 s, i.e. 60 a minute: the pacer's 2 % headroom leaves 80 ms for network jitter
+def test_pacing_uses_the_burst_and_keeps_under_the_limit(forum, counter):
+    # The double counts like Discourse's lib/rate_limiter.rb, here 4 requests per 4 s: the pacer,
+    # told the same window, sends the first 4 at once and the rest a window (and margin) later.
     forum.set_rate_limit(4, 4)
-    with client_for(forum, rpm=60) as client:
+    with client_for(forum, pacer=Pacer(60, window_seconds=4)) as client:
         started = time.monotonic()
-        for _ in range(6):
+        for _ in range(4):
+            client.get_topic_by_external_id("absent")
+        burst = time.monotonic() - started
+        for _ in range(2):
             client.get_topic_by_external_id("absent")
         elapsed = time.monotonic() - started
     assert counter.statuses() == [404] * 6  # no 429
-    assert elapsed >= 5 * 60 / 60  # 5 intervals between 6 requests
+    assert burst < 2  # no spacing within the window's allowance
+    assert elapsed >= 4 + WINDOW_MARGIN
 
 
 def test_max_wait_lets_a_job_retry_later_instead_of_sleeping(forum, counter):
-    pacer = Pacer(60)  # one request a second
+    pacer = Pacer(1)  # one request a minute
     with client_for(forum, pacer=pacer, max_wait=0.2) as client:
         assert client.next_request_delay() == 0
         client.whoami()
         delay = client.next_request_delay()
-        assert 0.9 < delay <= 60 / (60 * 0.98)
+        assert 60 < delay <= 60 + WINDOW_MARGIN
         with pytest.raises(DiscourseRateLimited, match="not sent") as info:
             client.whoami()
-        assert info.value.retryable and 0.8 < info.value.retry_after <= delay
+        assert info.value.retryable and 59 < info.value.retry_after <= delay
         later = outbox_failure(info.value)
         assert type(later).__name__ == "RetryLater" and later.seconds == info.value.retry_after
     assert len(counter.sent) == 1
 
 
-def test_pacer_spaces_requests_of_all_threads():
+def test_pacer_allows_the_windows_burst_then_waits_for_the_oldest_to_leave():
     clock = [100.0]
-    pacer = Pacer(60, headroom=1.0, clock=lambda: clock[0])
-    assert pacer.interval == 1.0
-    assert [pacer.reserve() for _ in range(3)] == [0.0, 1.0, 2.0]
-    assert pacer.delay() == 3.0
+    pacer = Pacer(3, headroom=1.0, clock=lambda: clock[0])  # 3 a minute
+    assert pacer.capacity == 3 and pacer.span == 60 + WINDOW_MARGIN
+    assert [pacer.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]  # the burst the window allows
+    assert pacer.delay() == 60 + WINDOW_MARGIN
     with pytest.raises(SlotTooFar) as info:
-        pacer.reserve(max_wait=2.5)
-    assert info.value.wait == 3.0 and pacer.delay() == 3.0  # nothing reserved
-    clock[0] = 110.0
-    assert pacer.reserve() == 0.0  # idle time is not saved up: no burst
-    assert pacer.reserve() == 1.0
+        pacer.reserve(max_wait=30)
+    assert info.value.wait == 60 + WINDOW_MARGIN and pacer.delay() == 60 + WINDOW_MARGIN  # nothing reserved
+    clock[0] = 130.0
+    assert pacer.reserve() == 30 + WINDOW_MARGIN  # when the first of the three leaves the window
+    clock[0] = 1000.0
+    assert [pacer.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]  # a quiet spell gives the burst back
     pacer.hold_off(5)
-    assert pacer.delay() == 5.0
+    clock[0] = 2000.0
+    assert pacer.delay() == 0.0
+    pacer.hold_off(5)
+    assert pacer.delay() == 5.0  # after a 429 nobody sends, whatever the window allows
 
-    shared = Pacer(6000, clock=lambda: 0.0)  # a stopped clock: each wait is the slot's time
+    shared = Pacer(600, window_seconds=6, headroom=0.98, clock=lambda: 0.0)  # 58 per 7.25 s; a stopped clock
     waits: list[float] = []
     lock = threading.Lock()
 
@@ -395,14 +406,16 @@ def test_pacer_spaces_requests_of_all_threads():
         with lock:
             waits.append(w)
 
-    threads = [threading.Thread(target=take) for _ in range(20)]
+    threads = [threading.Thread(target=take) for _ in range(150)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     slots = sorted(waits)
-    assert slots[0] == 0.0 and len(set(slots)) == 20
-    assert all(b - a >= shared.interval * 0.999 for a, b in zip(slots, slots[1:]))
+    assert shared.capacity == 58
+    # whichever thread took which slot: never more than `capacity` starts in any span
+    assert all(slots[i + shared.capacity] - slots[i] >= shared.span for i in range(len(slots) - shared.capacity))
+    assert slots.count(0.0) == 58
 
 
 def test_one_pacer_per_forum_in_the_process():
