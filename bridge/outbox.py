@@ -66,6 +66,7 @@ class Job:
     lease_until: dt.datetime | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    concurrency_key: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "Job":
@@ -107,22 +108,43 @@ def _storable(value: Any) -> Any:
     return value
 
 
+#: PostgreSQL advisory lock held by each claim's transaction (any constant unique to the bridge).
+CLAIM_LOCK = 0x5BB1D6E
+
+
+def _one_per_concurrency_key(rows: list) -> list:
+    """The first row of each concurrency key (rows come in claim order), and every unkeyed row."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if row.concurrency_key is not None:
+            if row.concurrency_key in seen:
+                continue
+            seen.add(row.concurrency_key)
+        kept.append(row)
+    return kept
+
+
 def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], key: str,
-            run_after: dt.datetime | None = None) -> tuple[int, bool]:
+            run_after: dt.datetime | None = None, *, concurrency_key: str | None = None) -> tuple[int, bool]:
     """Record a job inside the caller's transaction; returns (job id, created).
 
     The same key always means the same job: a second enqueue returns the first job's id and
     creates nothing, whatever its state, so retried web hooks and restarts never duplicate work.
+    Jobs with the same `concurrency_key` never run at the same time, on any worker.
     """
     if not kind or len(kind) > 100:
         raise ValueError("job kind must be 1-100 characters")
     if not key or len(key) > 255:
         raise ValueError("job key must be 1-255 characters")
+    if concurrency_key is not None and not 0 < len(concurrency_key) <= 255:
+        raise ValueError("concurrency key must be 1-255 characters")
     key, payload = _storable(key), _storable(dict(payload))
     now = utcnow()
     stmt = _insert(conn).values(
         kind=kind, key=key, payload=payload, state="pending", attempts=0,
         run_after=run_after or now, created_at=now, updated_at=now,
+        concurrency_key=_storable(concurrency_key),
     ).on_conflict_do_nothing(index_elements=["key"]).returning(outbox_jobs.c.id)
     new_id = conn.execute(stmt).scalar()
     if new_id is not None:
@@ -140,10 +162,10 @@ class Outbox:
 
     # -- producers -------------------------------------------------------------------------
     def enqueue(self, kind: str, payload: Mapping[str, Any], key: str,
-                run_after: dt.datetime | None = None) -> tuple[int, bool]:
+                run_after: dt.datetime | None = None, *, concurrency_key: str | None = None) -> tuple[int, bool]:
         """Enqueue in a transaction of its own; durable when this returns."""
         with self.engine.begin() as conn:
-            return enqueue(conn, kind, payload, key, run_after)
+            return enqueue(conn, kind, payload, key, run_after, concurrency_key=concurrency_key)
 
     # -- inspection ------------------------------------------------------------------------
     def get(self, job_id: int) -> Job | None:
@@ -209,7 +231,10 @@ class Outbox:
 
         Jobs whose previous worker vanished (lease expired) are due again; if such a job has
         used all its attempts it is dead-lettered here, so a job that crashes every worker it
-        touches cannot loop forever.
+        touches cannot loop forever. A job whose concurrency key another job holds (running
+        under a live lease) waits, and one claim takes at most one job of each key; claims are
+        serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-level advisory lock), so
+        two workers never take two jobs of one key at once.
         """
         now = utcnow()
         s = self.settings
@@ -218,11 +243,19 @@ class Outbox:
             sa.and_(outbox_jobs.c.state == "pending", outbox_jobs.c.run_after <= now),
             sa.and_(outbox_jobs.c.state == "running", outbox_jobs.c.lease_until < now),
         )
-        pick = (sa.select(outbox_jobs.c.id, outbox_jobs.c.kind, outbox_jobs.c.state, outbox_jobs.c.attempts)
-                .where(due).order_by(outbox_jobs.c.run_after, outbox_jobs.c.id).limit(limit)
+        holder = outbox_jobs.alias("holder")
+        held = sa.exists().where(holder.c.concurrency_key == outbox_jobs.c.concurrency_key,
+                                 holder.c.state == "running", holder.c.lease_until >= now,
+                                 holder.c.id != outbox_jobs.c.id)
+        free = sa.or_(outbox_jobs.c.concurrency_key.is_(None), ~held)
+        pick = (sa.select(outbox_jobs.c.id, outbox_jobs.c.kind, outbox_jobs.c.state, outbox_jobs.c.attempts,
+                          outbox_jobs.c.concurrency_key)
+                .where(due, free).order_by(outbox_jobs.c.run_after, outbox_jobs.c.id).limit(limit)
                 .with_for_update(skip_locked=True))
         with self.engine.begin() as conn:
-            rows = conn.execute(pick).all()
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": CLAIM_LOCK})
+            rows = _one_per_concurrency_key(conn.execute(pick).all())
             if not rows:
                 return []
             exhausted = [r for r in rows if r.state == "running" and r.attempts >= s.max_attempts]

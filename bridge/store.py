@@ -46,8 +46,11 @@ outbox_jobs = sa.Table(
     sa.Column("started_at", sa.DateTime, nullable=True),
     sa.Column("finished_at", sa.DateTime, nullable=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Jobs with the same concurrency key run one at a time (e.g. every job of one blog post).
+    sa.Column("concurrency_key", sa.String(255), nullable=True),
     sa.CheckConstraint("state IN ('pending', 'running', 'done', 'dead')", name="state"),
     sa.Index(None, "state", "run_after"),
+    sa.Index("ix_outbox_jobs_concurrency_key_state", "concurrency_key", "state"),
 )
 
 leader_leases = sa.Table(

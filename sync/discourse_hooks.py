@@ -59,5 +59,6 @@ def discourse_webhook():
     key = f"replies:{topic_id}:{post.get('id')}:{event.event}:{post.get('updated_at') or post.get('version')}"
     with engine.begin() as conn:
         job_id, created = enqueue(conn, KIND_REPLIES, {"topic_id": topic_id, "event": event.event,
-                                                       "post_id": post.get("id")}, key=key[:255])
+                                                       "post_id": post.get("id")}, key=key[:255],
+                                  concurrency_key=mapping.concurrency_key(row["site"], row["post_id"]))
     return jsonify(queued=created, job_id=job_id), 202

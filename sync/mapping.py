@@ -34,6 +34,13 @@ def by_post(conn: sa.Connection, site: str, post_id: int) -> Mapping[str, Any] |
     return conn.execute(sa.select(mirror_topics).where(_c.site == site, _c.post_id == int(post_id))).mappings().first()
 
 
+def concurrency_key(site: str, post_id: int) -> str:
+    """The outbox concurrency key of every job that writes one post's topic or meta (mirror,
+    replies): a publish followed at once by edits never has two jobs look the topic up (404)
+    and both create it, and two reply syncs never write the post's meta at once."""
+    return f"post:{site}:{int(post_id)}"[:255]
+
+
 def by_topic(conn: sa.Connection, topic_id: int) -> Mapping[str, Any] | None:
     """The row of a forum topic, None when the topic is no mirrored post's."""
     return conn.execute(sa.select(mirror_topics).where(_c.topic_id == int(topic_id))).mappings().first()

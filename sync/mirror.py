@@ -73,7 +73,8 @@ def enqueue_post(conn: sa.Connection, site: str, post_id: int, modified: str, st
     """Queue the mirror job of one post version (idempotent: the same version queues one job)."""
     return enqueue(conn, KIND_POST, {"site": site, "post_id": int(post_id), "source": source,
                                      "hint": {"modified": modified, "status": status, "event": event}},
-                   key=post_job_key(site, post_id, modified, status, event))
+                   key=post_job_key(site, post_id, modified, status, event),
+                   concurrency_key=mapping.concurrency_key(site, post_id))
 
 
 @dataclass

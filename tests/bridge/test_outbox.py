@@ -209,3 +209,62 @@ def test_backoff_is_bounded_and_jittered(attempt):
     ceiling = min(3600, 2 * 2 ** (attempt - 1))
     assert all(0 <= d <= ceiling for d in delays)
     assert len(set(delays)) > 150  # spread out, not synchronized
+
+
+# -- concurrency keys: jobs of one thing (a blog post) run one at a time --------------------
+def test_jobs_sharing_a_concurrency_key_are_claimed_one_at_a_time(engine, outbox):
+    first, _ = outbox.enqueue("t.post", {"edit": 1}, key="post-7-a", concurrency_key="post:blog:7")
+    second, _ = outbox.enqueue("t.post", {"edit": 2}, key="post-7-b", concurrency_key="post:blog:7")
+    other, _ = outbox.enqueue("t.post", {"edit": 1}, key="post-8-a", concurrency_key="post:blog:8")
+    free, _ = outbox.enqueue("t.other", {}, key="free")
+    claimed = outbox.claim("w1", limit=10)
+    assert {j.id for j in claimed} == {first, other, free}  # one job of post 7, even in one claim
+    assert outbox.claim("w2", limit=10) == []  # the second waits while the first runs
+    job = next(j for j in claimed if j.id == first)
+    assert job.concurrency_key == "post:blog:7"
+    assert outbox.complete(job, "w1")
+    assert [j.id for j in outbox.claim("w2", limit=10)] == [second]
+
+
+def test_a_lost_workers_key_is_free_again_when_its_lease_expires(engine, outbox):
+    outbox.enqueue("t.post", {}, key="a", concurrency_key="post:blog:1")
+    outbox.enqueue("t.post", {}, key="b", concurrency_key="post:blog:1")
+    [lost] = outbox.claim("w1", limit=10)
+    expire_leases(engine)  # w1 died holding the key
+    again = outbox.claim("w2", limit=10)
+    assert [j.id for j in again] == [lost.id]  # the lost job first (it is older), still alone
+    assert outbox.claim("w3", limit=10) == []
+
+
+def test_workers_never_run_two_jobs_of_one_key_at_once(outbox):
+    running: Counter = Counter()
+    most: Counter = Counter()
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def handler(job):
+        key = job.concurrency_key
+        with lock:
+            running[key] += 1
+            most[key] = max(most[key], running[key])
+        threading.Event().wait(0.02)
+        with lock:
+            running[key] -= 1
+            done.append(job.key)
+
+    for n in range(30):
+        outbox.enqueue("t.post", {"n": n}, key=f"edit-{n}", concurrency_key=f"post:blog:{n % 3}")
+    workers = [Worker(outbox, {"t.post": handler}, threads=3) for _ in range(2)]  # 6 threads, 3 posts
+    threads = [w.start() for w in workers]
+    deadline = utcnow() + dt.timedelta(seconds=60)
+    while outbox.counts()["done"] < 30 and utcnow() < deadline:
+        threading.Event().wait(0.05)
+    for w, t in zip(workers, threads):
+        w.stop(t)
+    assert outbox.counts()["done"] == 30 and sorted(done) == sorted(f"edit-{n}" for n in range(30))
+    assert set(most.values()) == {1}  # never two at once for any post
+
+
+def test_a_concurrency_key_is_checked(outbox):
+    with pytest.raises(ValueError, match="concurrency key"):
+        outbox.enqueue("t.post", {}, key="k", concurrency_key="x" * 256)

@@ -1,18 +1,21 @@
 """An HTTP proxy in front of the Discourse double that answers the first requests with
-failures (500, then 429 with Retry-After), then forwards everything."""
+failures (500, then 429 with Retry-After), then forwards everything, each request `delay`
+seconds late (a slow forum)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
 
 class FaultyProxy:
-    def __init__(self, target: str, plan: list[int]):
+    def __init__(self, target: str, plan: list[int], delay: float = 0.0):
         self.target = target.rstrip("/")
+        self.delay = delay
         self.plan = list(plan)  # statuses to answer, in order, before forwarding
         self.lock = threading.Lock()
         self.seen: list[tuple[str, str, int]] = []
@@ -41,6 +44,7 @@ class FaultyProxy:
                     self.wfile.write(data)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                time.sleep(proxy.delay)
                 r = requests.request(self.command, proxy.target + self.path, headers=headers, data=body,
                                      allow_redirects=False, timeout=30)
                 proxy.seen.append((self.command, self.path, r.status_code))

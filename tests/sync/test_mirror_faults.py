@@ -108,6 +108,42 @@ def test_discourse_failing_500_then_429_topic_appears_once(stack, forum, tmp_pat
         proxy.close()
 
 
+def test_publish_and_quick_edits_on_a_slow_forum_make_one_topic_with_the_last_title(stack, forum, tmp_path):
+    """Four versions of a post queued within a second while every forum request takes 0.4 s:
+    without one-job-per-post, two jobs both look the external id up (404), both create, and the
+    second create is refused ("External has already been taken") until its job dies."""
+    from faulty_proxy import FaultyProxy
+    from mirror_harness import MirrorEnv
+
+    from bridge.outbox import Worker
+
+    proxy = FaultyProxy(forum.url, [], delay=0.4)
+    env = MirrorEnv(stack, forum, tmp_path, forum_url=proxy.url)
+    env.worker = Worker(env.outbox, env.handlers, threads=4)
+    try:
+        env.point_wordpress_here()
+        env.start_worker()
+        wp = env.wp()
+        title = _title("Quick edits")
+        post = wp.create_post(title, "<p>Published, then edited three times at once.</p>", status="publish")
+        for n in (1, 2, 3):
+            wp.update_post(post.id, title=f"{title} (edit {n})")
+        env.wait_for_jobs(2)  # versions saved in one second share a job
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (env.outbox.counts().get("pending") or env.outbox.counts().get("running")):
+            time.sleep(0.1)
+        counts = env.outbox.counts()
+        assert counts.get("dead", 0) == 0, [(j.kind, j.last_error) for j in env.outbox.list(state="dead")]
+        assert counts.get("done", 0) >= 2
+        topics = env.topics_for(post.id)
+        assert len(topics) == 1
+        assert env.discourse().get_topic(topics[0]["id"]).title.endswith("(edit 3)")
+    finally:
+        write_wp_constants(None, None)
+        env.close()
+        proxy.close()
+
+
 def test_topic_left_unlisted_by_embed_unlisted_is_listed(mirror_env, monkeypatch):
     """Discourse's embed_unlisted (not reproduced by the double) is simulated: the create leaves
     the topic unlisted, as Discourse does for a topic with an embed_url until its first reply."""
