@@ -272,7 +272,7 @@ def test_embed_url_is_freed_when_its_topic_is_deleted(profile_forum):
     r = forum.request("POST", "/posts.json", data={"title": "The second embedded topic", "raw": BODY, "embed_url": url})
     assert r.status_code == 422 and r.json()["errors"] == ["Embed url has already been taken"]
     assert forum.request("DELETE", f"/t/{first['topic_id']}.json").status_code == 200
-    new_topic(forum, title="The second embedded topic", embed_url=url)
+    new_topic(forum, title="The second embedded topic, again", embed_url=url)  # not the memoized request
 
 
 def test_embed_unlisted_until_a_reply(profile_forum):
@@ -345,3 +345,44 @@ def test_flag_event_types_per_release(profile_forum):
         assert forum.wait_for_web_hooks()
     events = sorted(r["headers"]["X-Discourse-Event"] for r in got)
     assert events == (["flag_created", "reviewable_created"] if flags else ["reviewable_created"])
+
+
+# -- k. app/models/category.rb, lib/discourse_tagging.rb, app/controllers/posts_controller.rb ---------------
+def test_duplicate_automatic_category_slug_is_blanked(profile_forum):
+    """Category#ensure_slug: a slug made from the name that another category has becomes ""; a
+    duplicate slug given explicitly is an error."""
+    forum = profile_forum
+    assert forum.request("POST", "/categories.json", data={"name": "Wikis"}).json()["category"]["slug"] == "wikis"
+    r = forum.request("POST", "/categories.json", data={"name": "Wikis!"})
+    assert r.status_code == 200 and r.json()["category"]["slug"] == ""
+    r = forum.request("POST", "/categories.json", data={"name": "Other wikis", "slug": "wikis"})
+    assert r.status_code == 422
+
+
+def test_tags_beyond_the_maximum_are_dropped(profile_forum):
+    """DiscourseTagging.tags_for_saving: existing tags first, cut to max_tags_per_topic, no error."""
+    forum = profile_forum
+    forum.set_site_settings(max_tags_per_topic=2)
+    topic = new_topic(forum, title="A topic with many tags")
+    r = forum.request("PUT", f"/t/-/{topic['topic_id']}.json", data={"tags[]": ["one", "two", "three"]})
+    assert r.status_code == 200, r.text
+    t = forum.request("GET", f"/t/{topic['topic_id']}.json").json()
+    assert [x["name"] for x in t["tags"]] == ["one", "two"]
+    r = forum.request("PUT", f"/t/-/{topic['topic_id']}.json", data={"tags[]": ["new", "three", "two"]})
+    assert [x["name"] for x in forum.request("GET", f"/t/{topic['topic_id']}.json").json()["tags"]] == ["two", "new"]
+
+
+def test_identical_api_create_is_answered_from_the_memo(profile_forum):
+    """PostsController#create memoizes an API request for 120 s (DistributedMemoizer): the same
+    request again gets the first answer and makes no second topic."""
+    forum = profile_forum
+    data = {"title": "A topic sent twice over the API", "raw": BODY}
+    first = forum.request("POST", "/posts.json", data=data)
+    again = forum.request("POST", "/posts.json", data=data)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["topic_id"] == first.json()["topic_id"]
+    titles = [t["title"] for t in forum.request("GET", "/latest.json").json()["topic_list"]["topics"]]
+    assert titles.count("A topic sent twice over the API") == 1
+    # another request (or another user) is no memo hit: here the title is taken
+    r = forum.request("POST", "/posts.json", data=dict(data, raw=BODY + " Changed."))
+    assert r.status_code == 422

@@ -108,6 +108,7 @@ class Store:
         self.used_nonces: dict[str, float] = {}
         self.rate: dict = {"max": 60, "window": 60.0}  # max_admin_api_reqs_per_minute
         self.rate_hits: dict[str, deque] = {}
+        self.post_memo: dict[str, tuple] = {}  # PostsController#create's 120 s memo of API requests
         self._dirty = False
         self.reset()
         self.load()
@@ -143,6 +144,8 @@ class Store:
             self.auth_tokens.clear()
             self.used_nonces.clear()
             self.rate_hits.clear()
+            if hasattr(self, "post_memo"):
+                self.post_memo.clear()
             self._dirty = True
 
     def load(self) -> None:
