@@ -57,6 +57,9 @@ KIND_POST = "mirror.post"
 #: validation of app/models/topic.rb) and, since Discourse PR #41871 (site setting
 #: duplicate_topic_titles), "This title has already been used by [another topic]".
 _DUPLICATE_TITLE = re.compile(r"\btitle has already been used\b", re.IGNORECASE)
+#: Topic's `validates :external_id, uniqueness: { case_sensitive: false }` (app/models/topic.rb),
+#: in Rails' words for the attribute `external_id`.
+_EXTERNAL_ID_TAKEN = re.compile(r"\bexternal\b.*\bhas already been taken\b", re.IGNORECASE)
 
 #: Every status reconcile lists: the job decides (a topic is unlisted when its post leaves `statuses`).
 ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
@@ -131,12 +134,7 @@ class Mirror(MirrorClients):
         if existing is not None:
             # Created by an attempt whose mapping write never happened (worker killed, database
             # restored): adopt it, then bring it in step like any mapped topic.
-            log.warning("mirror.recovered", site=site.name, post_id=post.id, topic_id=existing.id)
-            row = self._insert(site, post, eid, existing.id, existing.url, existing.title, "", existing.visible,
-                               "recovered by external_id")
-            outcome = self._update(site, post, row)
-            self._write_meta(site, post.id, topic_id=existing.id, topic_url=existing.url)
-            return Outcome("recovered", existing.id, (outcome.notes or []) + ["recovered by external_id"])
+            return self._recover(site, post, eid, existing)
         title, raw = rendered.title, rendered.raw
         username = self._author(site, post)
         for _ in range(6):
@@ -150,6 +148,12 @@ class Mirror(MirrorClients):
                 notes.append(f"could not post as {username}: created as the configured user")
                 username = None
             except DiscourseValidationError as exc:
+                if _EXTERNAL_ID_TAKEN.search(" | ".join(exc.errors) or str(exc)):
+                    # Another job (or process) created it between the look-up and this create
+                    # (Topic validates external_id's uniqueness: app/models/topic.rb).
+                    existing = self.forum.get_topic_by_external_id(eid)
+                    if existing is not None:
+                        return self._recover(site, post, eid, existing)
                 title, raw = self._fix(exc, title, raw, post, site, notes)
         else:
             raise PermanentFailure("Discourse kept refusing the topic: " + "; ".join(notes))
@@ -169,6 +173,15 @@ class Mirror(MirrorClients):
         if self.settings.relay.rules:
             relay_emit.post_mirrored(self.settings, self.engine, site, post, updated=False, topic_url=topic_url)
         return Outcome("created", row["topic_id"], notes)
+
+    def _recover(self, site: WordPressSite, post: Post, eid: str, existing) -> Outcome:
+        """Adopt the forum's topic of this post's external id, then bring it in step."""
+        log.warning("mirror.recovered", site=site.name, post_id=post.id, topic_id=existing.id)
+        row = self._insert(site, post, eid, existing.id, existing.url, existing.title, "", existing.visible,
+                           "recovered by external_id")
+        outcome = self._update(site, post, row)
+        self._write_meta(site, post.id, topic_id=existing.id, topic_url=existing.url)
+        return Outcome("recovered", existing.id, (outcome.notes or []) + ["recovered by external_id"])
 
     def _fix(self, exc: DiscourseValidationError, title: str, raw: str, post: Post, site: WordPressSite,
              notes: list[str]) -> tuple[str, str]:

@@ -84,6 +84,35 @@ def test_lost_mapping_table_recovers_topic_by_external_id(mirror_env):
     assert len(topics) == 1 and "edited" in topics[0]["title"]
 
 
+def test_a_create_refused_because_another_job_made_the_topic_adopts_it(mirror_env, monkeypatch):
+    """The look-up by external id found nothing, then the create is refused because the topic
+    appeared in between (another process's job): the job adopts that topic instead of dying."""
+    env = mirror_env
+    wp = env.wp()
+    post = wp.create_post(_title("Made meanwhile"), "<p>Another job made the topic in between.</p>",
+                          status="publish")
+    env.wait_for_jobs(1)
+    env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
+    with env.engine.begin() as conn:
+        conn.execute(sa.delete(mirror_topics))  # this bridge does not know the topic yet
+    forum = env.handlers["mirror.post"].__self__.forum
+    real_lookup, calls = forum.get_topic_by_external_id, []
+
+    def lookup_before_the_other_job(eid):
+        calls.append(eid)
+        return None if len(calls) == 1 else real_lookup(eid)
+
+    monkeypatch.setattr(forum, "get_topic_by_external_id", lookup_before_the_other_job)
+    wp.update_post(post.id, title=_title("Made meanwhile, edited"))
+    env.wait_for_jobs(2)
+    env.drain()
+    assert env.outbox.counts().get("dead", 0) == 0
+    topics = env.topics_for(post.id)
+    assert len(topics) == 1 and "edited" in topics[0]["title"] and len(calls) == 2
+    with env.engine.connect() as conn:
+        assert conn.execute(sa.select(mirror_topics.c.topic_id)).scalar_one() == topics[0]["id"]
+
+
 def test_discourse_failing_500_then_429_topic_appears_once(stack, forum, tmp_path):
     from faulty_proxy import FaultyProxy
     from mirror_harness import MirrorEnv
