@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bridge import metrics
+from bridge import metrics, wakeup
 from bridge.config import OutboxSettings
 from bridge.store import outbox_jobs, reader, utcnow
 
@@ -148,6 +148,7 @@ def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], key: str
     ).on_conflict_do_nothing(index_elements=["key"]).returning(outbox_jobs.c.id)
     new_id = conn.execute(stmt).scalar()
     if new_id is not None:
+        wakeup.notify(conn)
         return int(new_id), True
     existing = conn.execute(sa.select(outbox_jobs.c.id).where(outbox_jobs.c.key == key)).scalar_one()
     return int(existing), False
@@ -351,6 +352,8 @@ class Worker:
         self.threads = threads or outbox.settings.workers
         self.name = name or worker_id()
         self.stopping = threading.Event()
+        self._nudge = threading.Event()  # set by a wake-up (a job was queued) or by stop()
+        self._listener: wakeup.Listener | None = None
         self._held: set[int] = set()
         self._held_lock = threading.Lock()
 
@@ -404,7 +407,8 @@ class Worker:
                 log.exception("outbox.claim_failed")
                 ran = 0
             if not ran:
-                self.stopping.wait(idle * random.uniform(0.8, 1.2))
+                self._nudge.wait(idle * random.uniform(0.8, 1.2))
+                self._nudge.clear()
 
     def _heartbeat(self) -> None:
         every = max(0.05, self.outbox.settings.lease_seconds / 3)
@@ -422,6 +426,7 @@ class Worker:
                     for i in range(self.threads)]
         for t in threads:
             t.start()
+        self._listener = wakeup.Listener(self.outbox.engine, self._nudge.set).start()
         log.info("outbox.worker_started", worker=self.name, threads=self.threads)
         return threads
 
@@ -431,6 +436,9 @@ class Worker:
         A job still running after `timeout` is re-run by another worker after its lease.
         """
         self.stopping.set()
+        self._nudge.set()
+        if self._listener is not None:
+            self._listener.stop()
         deadline = time.monotonic() + timeout
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))

@@ -78,7 +78,7 @@ class MirrorEnv:
 
     def __init__(self, stack: dict, forum, tmp_path: Path, *, site_name: str | None = None,
                  bridge_port: int = 0, mirror: dict | None = None, requests_per_minute: int = 6000,
-                 transport: str = "rest", forum_url: str | None = None):
+                 transport: str = "rest", forum_url: str | None = None, outbox: dict | None = None):
         wp = stack["wordpress"]
         self.stack = stack
         self.forum = forum
@@ -92,7 +92,7 @@ class MirrorEnv:
                        "database_url": self.db_url, "state_dir": str(tmp_path / "state"), "log_format": "console",
                        "log_level": "warning"},
             "outbox": {"poll_interval_seconds": 0.05, "lease_seconds": 3, "backoff_base_seconds": 0.05,
-                       "backoff_max_seconds": 0.3, "max_attempts": 30},
+                       "backoff_max_seconds": 0.3, "max_attempts": 30, **(outbox or {})},
             # A global key ("All users"), as the configuration asks: topics are posted as their authors.
             "discourse": {"url": forum_url or forum.url, "api_key": forum.create_api_key(all_users=True), "api_username": "system",
                           "connect_secret": "mirror-harness-connect-secret-0123456789abcdef", "webhook_secret": self.discourse_webhook_secret,
