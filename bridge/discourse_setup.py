@@ -52,10 +52,13 @@ from bridge.clients.discourse import (DiscourseClient, DiscourseValidationError,
                                      WebHookEventType)
 from bridge.config import Settings
 
-__all__ = ["WEB_HOOK_EVENT_GROUPS", "Item", "Report", "connect_url", "run_setup", "web_hook_url"]
+__all__ = ["OPTIONAL_EVENT_GROUPS", "WEB_HOOK_EVENT_GROUPS", "Item", "Report", "connect_url", "run_setup", "web_hook_url"]
 
 #: Event type groups the bridge's web hook subscribes to (WebHookEventType groups).
 WEB_HOOK_EVENT_GROUPS = ("topic", "post", "user", "flag", "reviewable")
+#: Groups a forum may lack without anything missing: current Discourse has no flag_* event types
+#: (app/models/web_hook_event_type.rb TYPES), a flag reaches the bridge as reviewable_created.
+OPTIONAL_EVENT_GROUPS = ("flag",)
 
 CHANGES = ("created", "updated", "set")
 PLANNED = ("would create", "would update", "would set")
@@ -178,7 +181,8 @@ def _web_hook(client: DiscourseClient, settings: Settings, report: Report) -> No
     secret = settings.discourse.webhook_secret.get_secret_value()
     listing = client.web_hooks()
     event_ids = _event_type_ids(listing.event_types, WEB_HOOK_EVENT_GROUPS)
-    missing_groups = [g for g in WEB_HOOK_EVENT_GROUPS if not _event_type_ids(listing.event_types, [g])]
+    missing_groups = [g for g in WEB_HOOK_EVENT_GROUPS
+                      if g not in OPTIONAL_EVENT_GROUPS and not _event_type_ids(listing.event_types, [g])]
     if missing_groups:
         report.items.append(Item("web hook", url, "warning",
                                  f"this Discourse has no event types for: {', '.join(missing_groups)}"))
