@@ -384,10 +384,12 @@ def test_html_pages(forum):
 # -- web hooks ---------------------------------------------------------------------------------------------
 def test_web_hooks_are_signed_and_shaped(forum):
     secret = "hook-secret-1234567890"
+    # flag_* event types only where the release has them (profiles.py; test_discourse_double_profiles.py)
+    flags = ["flag_created"] if "flag_created" in forum.event_type_ids() else []
     with WebhookReceiver() as receiver:
         hook = forum.add_webhook(receiver.url + "/hook", secret,
                                  ["topic_created", "post_created", "post_edited", "post_destroyed", "user_created",
-                                  "flag_created", "reviewable_created"])
+                                  *flags, "reviewable_created"])
         assert hook["active"] and hook["secret"] == secret
         topic = new_topic(forum, title="A topic that fires hooks")
         reply = forum.request("POST", "/posts.json", data={"raw": BODY, "topic_id": topic["topic_id"]}).json()
@@ -395,10 +397,10 @@ def test_web_hooks_are_signed_and_shaped(forum):
         forum.request("POST", "/post_actions.json", data={"id": reply["id"], "post_action_type_id": "4"})
         forum.request("DELETE", f"/posts/{reply['id']}.json")
         sso_user(forum, external_id="hooked", username="hooked")
-        got = receiver.wait_for(lambda r: len(r) >= 8)
+        got = receiver.wait_for(lambda r: len(r) >= 7 + len(flags))
     events = [r["headers"]["X-Discourse-Event"] for r in got]
     assert sorted(events[:3]) == ["post_created", "post_created", "topic_created"]
-    assert set(events) == {"topic_created", "post_created", "post_edited", "flag_created", "reviewable_created",
+    assert set(events) == {"topic_created", "post_created", "post_edited", *flags, "reviewable_created",
                            "post_destroyed", "user_created"}
     ids = set()
     for r in got:
@@ -419,7 +421,8 @@ def test_web_hooks_are_signed_and_shaped(forum):
     assert p["raw"] == BODY + " edited" and p["topic_id"] == topic["topic_id"] and p["topic_posts_count"] == 2
     assert "can_edit" not in p and "actions_summary" not in p
     assert by_event["user_created"]["user"]["external_id"] == "hooked"
-    assert by_event["flag_created"]["flag"]["flag_type"] == "inappropriate"
+    if flags:
+        assert by_event["flag_created"]["flag"]["flag_type"] == "inappropriate"
     assert by_event["reviewable_created"]["reviewable"]["target_id"] == reply["id"]
     deliveries = forum.web_hook_events()
     assert {d["status"] for d in deliveries} == {200}

@@ -61,10 +61,8 @@ class Profile:
 
 STABLE_2025 = Profile(name="stable-2025", sync_sso_reparses_query=True, duplicate_title_names_topic=False,
                       web_hook_flag_events=True)
-# web_hook_flag_events: main has none, but stays True until `space-bridge discourse setup` stops
-# subscribing to flag_created (issue 13, bridge side); stable-2025 shows the real difference meanwhile.
 MAIN_2026 = Profile(name="main-2026", sync_sso_reparses_query=False, duplicate_title_names_topic=True,
-                    web_hook_flag_events=True)
+                    web_hook_flag_events=False)
 PROFILES = {p.name: p for p in (STABLE_2025, MAIN_2026)}
 
 
