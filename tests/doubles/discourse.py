@@ -5,7 +5,8 @@ test, and drive its admin side.
         client = forum.client()                      # pydiscourse.DiscourseClient as `system`
         forum.set_rate_limit(3, 2)                   # 3 API requests per 2 s, all keys together
         forum.add_webhook("http://127.0.0.1:9999/hook", "a-secret-of-12+", ["post_created"])
-        forum.violations()                           # requests Discourse's API description refuses
+        forum.violations()                           # requests Discourse's API description refuses,
+                                                     # and parameters Discourse would drop
 
     DiscourseDouble(profile="stable-2025") behaves like that Discourse release (see the double's
     profiles.py); the default is $DISCOURSE_DOUBLE_PROFILE, else main-2026.
@@ -83,7 +84,9 @@ class DiscourseDouble(DoubleProcess):
         self._double("POST", "rate_limit", json={"max": max_requests, "window_seconds": window_seconds})
 
     def violations(self) -> list[dict]:
-        """Requests the double refused because Discourse's API description does not allow them."""
+        """Requests the double refused because Discourse's API description does not allow them, and
+        parameters it dropped as the real controller's strong parameters would (``kind``
+        ``dropped_parameter``; deploy/dev/discourse_double/params.py)."""
         return self._double("GET", "violations")["violations"]
 
     def clear_violations(self) -> None:
