@@ -73,6 +73,20 @@ def write_wp_constants(url: str | None, secret: str | None, timeout: float = 0.5
     os.replace(tmp, WP_TEST_SETTINGS)
 
 
+def unit_settings(tmp_path: Path, db_url: str, **sections) -> config.Settings:
+    """The configuration of a mirror with one blog (`news`) and no real platform behind it, for
+    tests that give the mirror fakes of the forum and the blog; `sections` are added as given."""
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump({
+        "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": secrets.token_hex(32), "database_url": db_url,
+                   "state_dir": str(tmp_path / "state")},
+        "wordpress": {"sites": [{"name": "news", "url": "https://news.example", "username": "bridge",
+                                 "password": secrets.token_hex(16), "webhook_secret": secrets.token_hex(32)}]},
+        **sections,
+    }))
+    return config.load(path)
+
+
 class MirrorEnv:
     """Settings, database, bridge server and worker for one test (or bench run)."""
 

@@ -13,14 +13,11 @@ the blog; the same against the double's profiles: test_mirror_outcomes.py, test_
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import types
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
-from bridge import config
 from bridge.clients.discourse import DiscourseValidationError, User
 from bridge.clients.wordpress import Author, Post
 from bridge.store import accounts, sso_members, utcnow
@@ -28,17 +25,12 @@ from sso import usernames
 from sync import mapping
 from sync.mirror import Mirror
 
+from mirror_harness import unit_settings
 
-def unit_settings(tmp_path, db_url):
-    path = tmp_path / "space.yaml"
-    path.write_text(yaml.safe_dump({
-        "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": secrets.token_hex(32), "database_url": db_url,
-                   "state_dir": str(tmp_path / "state")},
-        "wordpress": {"sites": [{"name": "news", "url": "https://news.example", "username": "bridge",
-                                 "password": secrets.token_hex(16), "webhook_secret": secrets.token_hex(32)}]},
-        "mirror": {"post_as_author": True, "username": "newsbot", "relist_embedded": False},
-    }))
-    return config.load(path)
+
+def settings_for(tmp_path, db_url):
+    return unit_settings(tmp_path, db_url,
+                         mirror={"post_as_author": True, "username": "newsbot", "relist_embedded": False})
 
 
 def post(post_id=1, title="Launch window opens for the lunar probe", external_id=None):
@@ -80,7 +72,7 @@ class Blog:
 
 
 def mirror(tmp_path, db_url, engine, forum):
-    settings = unit_settings(tmp_path, db_url)
+    settings = settings_for(tmp_path, db_url)
     m = Mirror(settings, engine, forum=forum)
     m._local.wp = {"news": Blog()}
     return m, settings.site("news")

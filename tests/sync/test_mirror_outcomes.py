@@ -5,13 +5,10 @@ Discourse. Without the stack: the clients are stand-ins that raise."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
-from bridge import config
 from bridge.clients.discourse import DiscourseError, DiscourseRateLimited
 from bridge.clients.wordpress import WordPressAuthError, WordPressError, WordPressUnavailable
 from bridge.outbox import Job, PermanentFailure, RetryLater
@@ -19,16 +16,7 @@ from bridge.store import mirror_topics, utcnow
 from sync.mirror import KIND_POST, Mirror, mirror_handlers
 from sync.replies import KIND_REPLIES, handle_replies
 
-
-def _settings(tmp_path, db_url):
-    path = tmp_path / "space.yaml"
-    path.write_text(yaml.safe_dump({
-        "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": secrets.token_hex(32), "database_url": db_url,
-                   "state_dir": str(tmp_path / "state")},
-        "wordpress": {"sites": [{"name": "news", "url": "https://news.example", "username": "bridge",
-                                 "password": secrets.token_hex(16), "webhook_secret": secrets.token_hex(32)}]},
-    }))
-    return config.load(path)
+from mirror_harness import unit_settings
 
 
 def _job(kind: str, payload: dict) -> Job:
@@ -50,7 +38,7 @@ class _Raising:
 
 
 def _mirror(tmp_path, db_url, engine, *, wordpress=None, forum=None) -> Mirror:
-    mirror = Mirror(_settings(tmp_path, db_url), engine, forum=forum or _Raising(AssertionError("no forum call")))
+    mirror = Mirror(unit_settings(tmp_path, db_url), engine, forum=forum or _Raising(AssertionError("no forum call")))
     mirror.wordpress = lambda site: wordpress
     return mirror
 
