@@ -130,11 +130,10 @@ class Mirror(MirrorClients):
         rendered = render.render(post, site, self.settings.mirror)
         eid = render.external_id(site.name, post.id)
         notes = list(rendered.notes)
-        existing = self.forum.get_topic_by_external_id(eid)
-        if existing is not None:
-            # Created by an attempt whose mapping write never happened (worker killed, database
-            # restored): adopt it, then bring it in step like any mapped topic.
-            return self._recover(site, post, eid, existing)
+        # No look-up first: the mapping table says the post has no topic, and when it is wrong
+        # (a worker killed between the forum's answer and the mapping write, a restored
+        # database, another process's job) the forum refuses the external id and the topic is
+        # adopted below. A new post costs its create alone.
         title, raw = rendered.title, rendered.raw
         username = self._author(site, post)
         for _ in range(6):
@@ -149,8 +148,8 @@ class Mirror(MirrorClients):
                 username = None
             except DiscourseValidationError as exc:
                 if _EXTERNAL_ID_TAKEN.search(" | ".join(exc.errors) or str(exc)):
-                    # Another job (or process) created it between the look-up and this create
-                    # (Topic validates external_id's uniqueness: app/models/topic.rb).
+                    # The topic exists already (Topic validates external_id's uniqueness:
+                    # app/models/topic.rb): adopt it, then bring it in step like any mapped topic.
                     existing = self.forum.get_topic_by_external_id(eid)
                     if existing is not None:
                         return self._recover(site, post, eid, existing)

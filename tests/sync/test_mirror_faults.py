@@ -84,9 +84,10 @@ def test_lost_mapping_table_recovers_topic_by_external_id(mirror_env):
     assert len(topics) == 1 and "edited" in topics[0]["title"]
 
 
-def test_a_create_refused_because_another_job_made_the_topic_adopts_it(mirror_env, monkeypatch):
-    """The look-up by external id found nothing, then the create is refused because the topic
-    appeared in between (another process's job): the job adopts that topic instead of dying."""
+def test_a_create_refused_because_the_topic_exists_adopts_it(mirror_env, monkeypatch):
+    """The mapping table says the post has no topic but the forum has one (another process's
+    job, a restored database): the create is refused for its external id and the job adopts the
+    topic; the look-up by external id is made only then, never before a create."""
     env = mirror_env
     wp = env.wp()
     post = wp.create_post(_title("Made meanwhile"), "<p>Another job made the topic in between.</p>",
@@ -96,19 +97,17 @@ def test_a_create_refused_because_another_job_made_the_topic_adopts_it(mirror_en
     with env.engine.begin() as conn:
         conn.execute(sa.delete(mirror_topics))  # this bridge does not know the topic yet
     forum = env.handlers["mirror.post"].__self__.forum
-    real_lookup, calls = forum.get_topic_by_external_id, []
-
-    def lookup_before_the_other_job(eid):
-        calls.append(eid)
-        return None if len(calls) == 1 else real_lookup(eid)
-
-    monkeypatch.setattr(forum, "get_topic_by_external_id", lookup_before_the_other_job)
+    calls = []
+    for name in ("get_topic_by_external_id", "create_topic"):
+        real = getattr(forum, name)
+        monkeypatch.setattr(forum, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
     wp.update_post(post.id, title=_title("Made meanwhile, edited"))
     env.wait_for_jobs(2)
     env.drain()
     assert env.outbox.counts().get("dead", 0) == 0
     topics = env.topics_for(post.id)
-    assert len(topics) == 1 and "edited" in topics[0]["title"] and len(calls) == 2
+    assert len(topics) == 1 and "edited" in topics[0]["title"]
+    assert calls[:2] == ["create_topic", "get_topic_by_external_id"]
     with env.engine.connect() as conn:
         assert conn.execute(sa.select(mirror_topics.c.topic_id)).scalar_one() == topics[0]["id"]
 
