@@ -3,7 +3,10 @@
 Routes: one per kind of consumer (sso/consumers/), e.g. ``GET /sso/discourse?sso=..&sig=..`` (the
 forum's discourse_connect_url) and ``GET /sso/wordpress/<site>?sso=..&sig=..`` (each WordPress site
 with a ``connect_secret``: the site's space-bridge mu-plugin is the consumer). A route naming no
-configured consumer answers 404.
+configured consumer answers 404. ``GET /session/sso_provider?sso=..&sig=..`` is Discourse's own
+provider path, which names no consumer (wp-discourse's DiscourseConnect client on a blog uses it):
+it sends the browser, sso and sig unchanged, to the route of the blog whose secret signed the
+request for a return URL on that blog's own origin (sso/session_path.py), or refuses (400).
 
 Each request, in this order (the first failure ends it on a refusal page, nothing stored):
 
@@ -33,16 +36,16 @@ import dataclasses
 import datetime as dt
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 import structlog
-from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, session
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, session, url_for
 
 from bridge.config import Settings
 from bridge.outbox import Outbox
 from bridge.store import reader, sso_nonces, utcnow
-from sso import accounts, consumers, discourse_connect, usernames, wikimedia
+from sso import accounts, consumers, discourse_connect, session_path, usernames, wikimedia
 from sso.accounts import Account
 from sso.consumers import Consumer
 # the old import path of the forum's re-sync job, used by sso/feature.py
@@ -53,6 +56,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EXTENSION = "sso.provider"
+BLUEPRINT = "sso_provider"
+#: Discourse's own provider path (config/routes.rb, SessionController#sso_provider)
+DISCOURSE_PATH = "/session/sso_provider"
 SESSION_PENDING = "sso_pending"
 MAX_PENDING = 4
 
@@ -202,6 +208,22 @@ def _view(kind: type[Consumer]):
     return view
 
 
+def _discourse_path() -> Response:
+    """/session/sso_provider: on to the route of the consumer that signed the request (sso/session_path.py)."""
+    sso, sig = request.args.get("sso"), request.args.get("sig")
+    try:
+        consumer = session_path.choose(_state().consumers.values(), sso, sig)
+    except session_path.Refused as exc:
+        reason = RETURN_URL if exc.code == session_path.OTHER_ORIGIN else INVALID
+        log.info("sso.provider_refused", reason=reason, consumer=exc.consumer.name if exc.consumer else None,
+                 path=request.path, detail=str(exc)[:300])
+        return wikimedia.render_refusal(reason, 400, (exc.host,))
+    target = url_for(f"{BLUEPRINT}.{consumer.endpoint}", **consumer.view_args())
+    response = redirect(f"{target}?{urlencode({'sso': sso, 'sig': sig})}", code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # -- after each Wikimedia login, the consumers may re-sync what changed -----------------------------
 def _after_login(response: Response) -> Response:
     if request.endpoint != "wikimedia.callback" or response.status_code not in (302, 303):
@@ -220,8 +242,9 @@ def _after_login(response: Response) -> Response:
 
 def _blueprint() -> Blueprint:
     """The provider's routes, one per kind of consumer in `consumers.KINDS` when the app is made."""
-    bp = Blueprint("sso_provider", __name__)
+    bp = Blueprint(BLUEPRINT, __name__)
     for kind in consumers.KINDS:
         bp.add_url_rule(kind.route, kind.endpoint, _view(kind), methods=["GET"])
+    bp.add_url_rule(DISCOURSE_PATH, "discourse_path", _discourse_path, methods=["GET"])
     bp.after_app_request(_after_login)
     return bp

@@ -58,6 +58,10 @@ class Consumer(abc.ABC):
     #: the provider's URL rule for this kind and its endpoint name (blueprint "sso_provider")
     route: ClassVar[str]
     endpoint: ClassVar[str]
+    #: whether this kind's instances may also start at Discourse's own provider path,
+    #: /session/sso_provider, which names no consumer (sso/session_path.py): clients written for
+    #: Discourse as provider, such as wp-discourse's DiscourseConnect client, only know that path
+    at_discourse_path: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -68,6 +72,10 @@ class Consumer(abc.ABC):
     @abc.abstractmethod
     def name_for(cls, **view_args: str) -> str:
         """The `name` of the instance the route's arguments point at (it may not exist)."""
+
+    def view_args(self) -> dict[str, str]:
+        """The arguments of `route` that point at this instance (the inverse of `name_for`)."""
+        return {}
 
     @classmethod
     def handlers(cls, settings: Settings, engine: sa.Engine) -> dict[str, Handler]:

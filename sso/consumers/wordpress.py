@@ -1,6 +1,9 @@
 """Each blog as DiscourseConnect consumer: `GET /sso/wordpress/<site>`, for every site of
 ``wordpress.sites`` with a ``connect_secret`` (the site's space-bridge mu-plugin,
-deploy/wordpress/space-bridge/sso.php, is the consumer).
+deploy/wordpress/space-bridge/sso.php, is the consumer). A blog may run wp-discourse's
+DiscourseConnect client instead, which knows only Discourse's path: ``/session/sso_provider``
+leads it here (sso/session_path.py); the fields below include all that client reads (external_id,
+email, username, name, nonce, return_sso_url: its lib/sso-client/client.php).
 
 What it is told: the member, the wiki groups as they are (``groups``), the WordPress role the
 site's ``roles`` give (``custom.role``) and the wiki username (``custom.wiki_username``). The
@@ -105,6 +108,9 @@ class WordPress(Consumer):
 
     route = "/sso/wordpress/<site>"
     endpoint = "wordpress"
+    # a blog may run wp-discourse's DiscourseConnect client instead of the mu-plugin; that client
+    # sends its members to <provider>/session/sso_provider (lib/sso-client/query-redirect.php)
+    at_discourse_path = True
 
     @classmethod
     def configured(cls, settings: Settings) -> list[Consumer]:
@@ -114,6 +120,9 @@ class WordPress(Consumer):
     @classmethod
     def name_for(cls, **view_args: str) -> str:
         return PREFIX + view_args["site"]
+
+    def view_args(self) -> dict[str, str]:
+        return {"site": self.site.name}
 
     @classmethod
     def handlers(cls, settings: Settings, engine: sa.Engine) -> dict[str, Handler]:
