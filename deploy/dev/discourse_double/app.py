@@ -12,7 +12,7 @@ Request path, for an API request:
 4. check path, query and body against the operation's schemas (bodies are turned into Rails
     params and form-style strings coerced first; fields the controller takes that the
     description lacks are not refused) -> 400 + violation;
- 5. run the operation (api.HANDLERS) and shape the answer to the documented response schema.
+ 5. run the operation (operations.HANDLERS; one module per Discourse controller) and shape the answer to the documented response schema.
 Violations are kept for GET /__double__/violations and printed to stderr.
 """
 
@@ -28,7 +28,9 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, make_response, redirect, request
 
-from . import admin, api, auth as authmod, connect, errors, pages, params as permits
+from . import admin, auth as authmod, connect, errors, operations, pages, params as permits
+from .context import Ctx, Halt
+from .guardian import is_staff
 from .serializers import current_user_json, user_json
 from .spec import Spec, parse_query, rails_params
 from .store import SYSTEM_USER_ID, Store
@@ -414,10 +416,10 @@ def create_app(config: dict | None = None) -> Flask:
         a = authmod.authenticate(store, request)
         if a.error is not None:
             return a.error
-        handler, level = api.HANDLERS.get(op.operation_id, (None, "user"))
+        handler, level = operations.HANDLERS.get(op.operation_id, (None, "user"))
         if level != "public" and a.user is None:
             return errors.not_logged_in()
-        if level == "staff" and not api.is_staff(a.user):
+        if level == "staff" and not is_staff(a.user):
             return errors.invalid_access()
         if a.via_cookie and request.method != "GET" and not request.headers.get("X-CSRF-Token"):
             return errors.json_error(errors.MSG["bad_csrf"], 403)
@@ -477,10 +479,10 @@ def create_app(config: dict | None = None) -> Flask:
         if ignored:
             note("not_reproduced", f"{op.operation_id}: {', '.join(ignored)} taken as Discourse takes them, "
                                    "but not acted on by the double")
-        ctx = api.Ctx(store, hooks, a.user, typed_path, typed_query, body, request, op)
+        ctx = Ctx(store, hooks, a.user, typed_path, typed_query, body, request, op)
         try:
             result = handler(ctx)
-        except api.Halt as h:
+        except Halt as h:
             return h.response
         if isinstance(result, Response):
             return result

@@ -168,7 +168,7 @@ def _note_username(store, sent: str | None, made: str) -> None:
 
 def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
     """DiscourseConnect#lookup_or_create_user: (user, created)."""
-    from . import api  # group helpers
+    from . import groups_tags  # group helpers
     from .serializers import user_json
 
     external_id = str(sso.get("external_id") or "")
@@ -235,7 +235,7 @@ def lookup_or_create_user(store, sso: dict, hooks=None) -> tuple[dict, bool]:
         for attr in ("bio", "website", "location"):
             if sso.get(attr):
                 user[attr] = sso[attr]
-        _apply_group_rules(store, user, sso, api)
+        _apply_group_rules(store, user, sso, groups_tags)
         user["updated_at"] = now_iso()
         store.touch()
     if hooks is not None and created:
@@ -248,22 +248,22 @@ def _groups_named(store, names: str | None) -> list[dict]:
     return [g for g in store.data["groups"].values() if g["name"].lower() in wanted]
 
 
-def _apply_group_rules(store, user, sso, api) -> None:
+def _apply_group_rules(store, user, sso, groups_tags) -> None:
     if store.setting("discourse_connect_overrides_groups"):
         desired = _groups_named(store, sso.get("groups"))
         desired_ids = {g["id"] for g in desired}
         for gid in list(user["groups"]):
             if gid not in desired_ids and gid in store.data["groups"]:
-                api.remove_from_group(store, user, store.data["groups"][gid])
+                groups_tags.remove_from_group(store, user, store.data["groups"][gid])
         for g in desired:
-            api.add_to_group(store, user, g)
+            groups_tags.add_to_group(store, user, g)
         return
     if sso.get("add_groups"):
         for g in _groups_named(store, sso["add_groups"]):
-            api.add_to_group(store, user, g)
+            groups_tags.add_to_group(store, user, g)
     if sso.get("remove_groups"):
         for g in _groups_named(store, sso["remove_groups"]):
-            api.remove_from_group(store, user, g)
+            groups_tags.remove_from_group(store, user, g)
 
 
 def safe_return_path(store, return_path: str | None) -> str:

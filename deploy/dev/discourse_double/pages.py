@@ -51,7 +51,7 @@ def render(store, current_user, request_path: str, title: str, body_template: st
 
 
 def topic_list_page(store, user, request_path):
-    from .api import is_staff
+    from .guardian import is_staff
 
     with store.lock:
         topics = [t for t in store.data["topics"].values()
@@ -62,7 +62,7 @@ def topic_list_page(store, user, request_path):
 
 
 def topic_page(store, user, request_path, topic_id):
-    from .api import is_staff
+    from .guardian import is_staff
     from .serializers import post_json
 
     topic = store.topic(topic_id)
