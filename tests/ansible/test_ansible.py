@@ -228,12 +228,35 @@ def preflight(tmp_path, inventory: Path, *extra_vars: str) -> subprocess.Complet
     return _run(args, tmp_path)
 
 
+@pytest.fixture
+def own_inventory(tmp_path) -> Path:
+    """The example inventory with the operator's own names: no example.org host or address, an
+    SSH key and OAuth client id of their own (the vault is still the example's)."""
+    copy = tmp_path / "own-inventory"
+    shutil.copytree(INVENTORY, copy)
+    for path in (copy / "hosts.yml", copy / "group_vars" / "all" / "main.yml"):
+        text = path.read_text().replace("example.org", "operator.test").replace("example-only", "own-key")
+        path.write_text(text.replace("0123456789abcdef0123456789abcdef", secrets.token_hex(16)))
+    return copy
+
+
+# The example's non-secret values an operator must replace (hosts.yml, group_vars/all/main.yml).
+EXAMPLE_NAMES = ("inventory host space.example.org", "inventory host discuss.space.example.org", "space_domain",
+                 "space_forum_domain", "space_admin_email", "space_admins", "space_smtp_host", "space_smtp_username",
+                 "space_smtp_from", "space_staging_wiki_domain", "space_wikimedia_client_id")
+
+
 def test_the_playbook_refuses_the_example_vault_before_touching_a_host(tmp_path):
     result = _run([BIN / "ansible-playbook", "--check", "-i", INVENTORY, ANSIBLE / "site.yml"], tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     for name in yaml.safe_load(VAULT.read_text()):
         assert f"{name} is still the example's placeholder" in out, name
+    # ... and names the example's host names, addresses and identifiers in the same run
+    for name in EXAMPLE_NAMES:
+        assert f"{name} is still the example's." in out, name
+    # Derived ones (space_blog_url from space_domain) are fixed with their source, not named.
+    assert "space_blog_url" not in out and "space_bridge_host is" not in out
     # nothing ran on (or even tried to reach) a host
     assert "UNREACHABLE" not in out and "Gathering Facts" not in out and "PLAY [Base system" not in out
 
@@ -244,18 +267,28 @@ def test_the_preflight_is_the_playbooks_first_play():
     assert first["gather_facts"] is False and first["any_errors_fatal"] is True
 
 
-def test_real_secrets_pass_the_preflight_and_a_weak_one_is_named(tmp_path, own_vault):
-    assert preflight(tmp_path, INVENTORY, own_vault).returncode == 0
-    short = preflight(tmp_path, INVENTORY, own_vault, "vault_wordpress_salt=0123456789abcdef0123456789abcde")
+def test_own_names_pass_the_preflight_and_each_example_name_left_is_named(tmp_path, own_vault, own_inventory):
+    assert preflight(tmp_path, own_inventory, own_vault).returncode == 0
+    left = preflight(tmp_path, own_inventory, own_vault, "space_smtp_host=smtp.example.org",
+                     '{"space_admins": [{"name": "me", "ssh_key": "ssh-ed25519 AAAAC3Nza-example-only me@x"}]}')
+    assert left.returncode != 0
+    assert "space_smtp_host is still the example's." in left.stdout
+    assert "space_admins is still the example's." in left.stdout
+    assert "space_domain" not in left.stdout
+
+
+def test_real_secrets_pass_the_preflight_and_a_weak_one_is_named(tmp_path, own_vault, own_inventory):
+    assert preflight(tmp_path, own_inventory, own_vault).returncode == 0
+    short = preflight(tmp_path, own_inventory, own_vault, "vault_wordpress_salt=0123456789abcdef0123456789abcde")
     assert short.returncode != 0 and "vault_wordpress_salt is shorter than 32 characters" in short.stdout
-    same = preflight(tmp_path, INVENTORY, own_vault, "vault_bridge_secret_key=" + "ab" * 20)
+    same = preflight(tmp_path, own_inventory, own_vault, "vault_bridge_secret_key=" + "ab" * 20)
     assert same.returncode != 0 and "vault_bridge_secret_key has fewer than 5 different characters" in same.stdout
     # An Application Password counts its letters and digits only (the role strips the rest).
-    spaced = preflight(tmp_path, INVENTORY, own_vault, "vault_wordpress_app_password=" + " ".join(["a1b2c3"] * 6))
+    spaced = preflight(tmp_path, own_inventory, own_vault, "vault_wordpress_app_password=" + " ".join(["a1b2c3"] * 6))
     assert spaced.returncode != 0 and "vault_wordpress_app_password is shorter" in spaced.stdout
     # The mail provider chooses the SMTP password: no length rule, but never the placeholder.
-    assert preflight(tmp_path, INVENTORY, own_vault, "vault_smtp_password=mail-pw-9").returncode == 0
-    placeholder = preflight(tmp_path, INVENTORY, own_vault, "vault_smtp_password=vault-placeholder-smtp-password")
+    assert preflight(tmp_path, own_inventory, own_vault, "vault_smtp_password=mail-pw-9").returncode == 0
+    placeholder = preflight(tmp_path, own_inventory, own_vault, "vault_smtp_password=vault-placeholder-smtp-password")
     assert placeholder.returncode != 0 and "vault_smtp_password is still" in placeholder.stdout
     # The value itself is never shown.
     assert "0123456789abcdef0123456789abcde" not in short.stdout + short.stderr
@@ -267,10 +300,10 @@ def test_the_converge_inventory_passes_the_preflight(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_bridge_on_the_blogs_host_name_is_refused(tmp_path, own_vault):
-    for same in ("space_bridge_host=space.example.org", "space_bridge_host=Space.Example.ORG",
-                 "space_bridge_public_url=https://space.example.org/bridge"):
-        result = preflight(tmp_path, INVENTORY, own_vault, same)
+def test_the_bridge_on_the_blogs_host_name_is_refused(tmp_path, own_vault, own_inventory):
+    for same in ("space_bridge_host=space.operator.test", "space_bridge_host=Space.Operator.TEST",
+                 "space_bridge_public_url=https://space.operator.test/bridge"):
+        result = preflight(tmp_path, own_inventory, own_vault, same)
         assert result.returncode != 0 and "must be a host name of its own" in result.stdout, same
 
 
