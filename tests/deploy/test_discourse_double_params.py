@@ -235,13 +235,33 @@ def test_api_only_parameters_are_dropped_for_a_browser(forum):
     assert forum.request("GET", "/t/external_id/b-1.json").status_code == 404
 
 
-def test_tags_on_create_are_taken_not_refused(forum):
-    # PostsController#create takes tags (reject_too_many_tags!, PostRevisor.tracked_topic_fields)
+def test_tags_on_create_tag_the_new_topic(forum):
+    # PostsController#create takes tags (reject_too_many_tags!, PostRevisor.tracked_topic_fields);
+    # TopicCreator#setup_tags applies them (lib/topic_creator.rb)
     r = forum.request("POST", "/posts.json", data={"title": "A topic with tags on creation", "raw": BODY,
-                                                  "tags[]": ["one", "two"]})
+                                                  "tags[]": ["one", "Two"]})
     assert r.status_code == 200, r.text
+    topic = forum.request("GET", f"/t/{r.json()['topic_id']}.json").json()
+    assert [t["name"] for t in topic["tags"]] == ["one", "two"]  # force_lowercase_tags
     assert forum.violations() == []
-    assert any(n["kind"] == "not_reproduced" and "tags" in n["message"] for n in forum.notes())
+
+
+def test_tags_on_create_by_a_user_who_may_not_tag_refuse_the_topic(forum):
+    """lib/topic_creator.rb#setup_tags: DiscourseTagging.tag_topic_by_names fails for a user who
+    may not tag (Guardian#can_tag_topics?, trust level 0 here) and the topic is rolled back."""
+    forum.enable_discourse_connect("http://127.0.0.1:9/sso", "connect-secret-0123456789")
+    forum.set_site_settings(default_trust_level=0)  # Discourse's default: a newcomer
+    sso, sig = sign_payload({"external_id": "tl0-1", "username": "newcomer", "email": "newcomer@example.org"},
+                            "connect-secret-0123456789")
+    assert forum.request("POST", "/admin/users/sync_sso", data={"sso": sso, "sig": sig}).status_code == 200
+    as_newcomer = {"Api-Key": forum.create_api_key(all_users=True), "Api-Username": "newcomer"}
+    data = {"title": "A newcomer's topic with tags", "raw": BODY, "tags[]": ["one"]}
+    r = forum.request("POST", "/posts.json", data=data, headers=as_newcomer)
+    assert r.status_code == 422 and r.json()["errors"] == ["There was an error tagging the topic."]
+    titles = [t["title"] for t in forum.request("GET", "/latest.json").json()["topic_list"]["topics"]]
+    assert "A newcomer's topic with tags" not in titles
+    data.pop("tags[]")
+    assert forum.request("POST", "/posts.json", data=data, headers=as_newcomer).status_code == 200
 
 
 # -- wp-discourse 2.6.1's own requests (lib/discourse-publish.php, sync_to_discourse_work) -----------------

@@ -64,7 +64,7 @@ RULES: dict[str, Rule] = {
          "image_sizes": ANY, "meta_data": ANY, "topic_custom_fields": ANY, "is_warning": ANY, "no_bump": ANY,
          "shared_draft": ANY, "whisper": ANY, "unlist_topic": ANY, "nested_post": ANY},
         api_only=_scalars("skip_validations", "import_mode", "embed_url", "created_at", "external_id"),
-        not_reproduced=("tags", "featured_link", "skip_validations", "import_mode", "image_sizes", "meta_data", "topic_custom_fields",
+        not_reproduced=("featured_link", "skip_validations", "import_mode", "image_sizes", "meta_data", "topic_custom_fields",
                         "is_warning", "no_bump", "shared_draft", "typing_duration_msecs",
                         "composer_open_duration_msecs", "draft_key", "composer_version", "locale", "nested_post"),
     ),

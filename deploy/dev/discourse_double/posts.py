@@ -18,6 +18,7 @@ from .context import Ctx
 from .errors import MSG, json_error
 from .guardian import is_staff
 from .records import insert_post, insert_topic
+from .tagging import apply_tags
 from .serializers import cook, post_json, topic_view, web_hook_post
 from .store import now_iso
 from .titles import raw_errors
@@ -121,11 +122,21 @@ def _create_post(ctx: Ctx):
                 errs.append("Embed url has already been taken")
             if errs:
                 return _post_errors(errs)
+            # TopicCreator#setup_tags (lib/topic_creator.rb): tags given at creation go through
+            # DiscourseTagging.tag_topic_by_names; a user who may not tag topics
+            # (Guardian#can_tag_topics?: tag_topic_allowed_groups, default admins, staff and trust
+            # level 1) has the whole topic refused with :unable_to_tag, nothing created.
+            tags = body.get("tags")
+            tags = [t for t in (tags if isinstance(tags, list) else [tags]) if t] if tags else []
+            if tags and store.setting("tagging_enabled") and not (is_staff(user) or (user or {}).get("trust_level", 0) >= 1):
+                return _post_errors(["There was an error tagging the topic."])
             topic = insert_topic(store, user, body["title"].strip(), category_id, external_id or None,
                                   body.get("created_at"), embed_url=embed_url)
             # PostCreator#initialize: a topic with an embed_url is unlisted under embed_unlisted
             topic["visible"] = not (unlist or (embed_url and store.setting("embed_unlisted")))
             post = insert_post(store, topic, user, raw, None, body.get("created_at"))
+            if tags:
+                apply_tags(ctx, topic, tags)
             if embed_url:
                 store.data["embeds"][embed_url] = topic["id"]
             ctx.hooks.emit("topic", "topic_created", lambda: topic_view(store, topic, None, for_web_hook=True),

@@ -57,6 +57,9 @@ DEFAULT_SITE_SETTINGS: dict[str, Any] = {
     "retry_web_hook_events": False,
     "uncategorized_category_id": UNCATEGORIZED_ID,
     "login_required": False,
+    # New users' trust level. Discourse's default is 0; the double's is 1, which its tests were
+    # written against (set it to 0 to see Discourse's newcomers: tests/deploy/).
+    "default_trust_level": 1,
     "embed_unlisted": False,
     # usernames (usernames.py)
     "unicode_usernames": False,
@@ -220,7 +223,9 @@ class Store:
 
     # -- users --------------------------------------------------------------------------------
     def _new_user_record(self, uid: int, username: str, name: str | None, email: str, *, admin=False,
-                         moderator=False, trust_level=1, active=True) -> dict:
+                         moderator=False, trust_level=None, active=True) -> dict:
+        if trust_level is None:
+            trust_level = int(self.setting("default_trust_level"))
         return {
             "id": uid, "username": username, "name": name, "email": email, "admin": admin,
             "moderator": moderator, "trust_level": trust_level, "active": active, "approved": True,
