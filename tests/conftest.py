@@ -100,6 +100,25 @@ def pip_install(tmp_path_factory):
     return install
 
 
+@pytest.fixture
+def importable(monkeypatch):
+    """Make an installed test distribution (a folder from `pip_install`) importable in this process
+    for one test, as if it were in site-packages; its top-level module is forgotten afterwards, so
+    the next test sees a process without the plug-in."""
+    import sys
+
+    modules: list[str] = []
+
+    def on_path(site: Path, module: str) -> Path:
+        monkeypatch.syspath_prepend(str(site))
+        modules.append(module)
+        return site
+
+    yield on_path
+    for module in modules:
+        sys.modules.pop(module, None)
+
+
 # -- the Discourse double: nothing the bridge sends is dropped ------------------------------------
 @pytest.fixture(autouse=True)
 def _forum_drops_no_parameter(request):

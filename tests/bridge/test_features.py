@@ -30,10 +30,8 @@ def greeting_dist(pip_install) -> Path:
 
 
 @pytest.fixture
-def installed(greeting_dist, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(greeting_dist))
-    yield greeting_dist
-    sys.modules.pop("space_bridge_greeting", None)
+def installed(greeting_dist, importable) -> Path:
+    return importable(greeting_dist, "space_bridge_greeting")
 
 
 def with_greeting(settings_file: Path, log_file: Path, **extra) -> Path:

@@ -34,10 +34,8 @@ def file_target_dist(pip_install) -> Path:
 
 
 @pytest.fixture
-def installed(file_target_dist, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(file_target_dist))
-    yield file_target_dist
-    sys.modules.pop("space_bridge_file_target", None)
+def installed(file_target_dist, importable) -> Path:
+    return importable(file_target_dist, "space_bridge_file_target")
 
 
 def with_file_target(settings_file: Path, options: str) -> Path:
