@@ -3,6 +3,7 @@ the bridge and the forum depend on (the forum's role cannot run here). The real 
 other roles is test_converge.py."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -138,11 +139,20 @@ def own_vault(tmp_path) -> str:
     return f"@{path}"
 
 
+# The discourse role's defaults and computed variables, and a forum host of 8 GB and 4 CPUs (ad-hoc
+# templating gathers no facts).
+FORUM_HOST_SIZE = ("discourse_host_memory_mb=7900", "discourse_host_swap_mb=0", "discourse_host_cpus=4")
+
+
+def discourse_vars(*extra_vars: str) -> list[str]:
+    return [*role_defaults("discourse"), f"@{ANSIBLE / 'roles/discourse/vars/main.yml'}", *FORUM_HOST_SIZE, *extra_vars]
+
+
 @pytest.fixture
 def rendered(tmp_path, own_vault):
     def _render(*extra_vars, vault=own_vault):
         extra = (vault, *extra_vars) if vault else extra_vars
-        app = render(ANSIBLE / "roles/discourse/templates/app.yml.j2", FORUM_HOST, tmp_path, *extra)
+        app = render(ANSIBLE / "roles/discourse/templates/app.yml.j2", FORUM_HOST, tmp_path, *discourse_vars(*extra))
         space = render(ANSIBLE / "roles/bridge/templates/space.yaml.j2", BRIDGE_HOST, tmp_path, *extra)
         return app, space
     return _render
@@ -160,6 +170,7 @@ def test_discourse_app_yml_valid_and_consistent(rendered):
     assert env["SPACE_DISCOURSE_CONNECT_SECRET"] not in yaml.safe_dump(app["run"])
     assert any("docker_manager" in cmd for cmd in app["hooks"]["after_code"][0]["exec"]["cmd"])
     assert {"volume": {"host": "/var/discourse/shared/standalone", "guest": "/shared"}} in app["volumes"]
+    assert "LETSENCRYPT_ACCOUNT_EMAIL" not in env
 
 
 def test_consistency_check_can_fail(rendered):
@@ -178,9 +189,111 @@ def test_consistency_check_can_fail(rendered):
 
 
 def test_plugins_are_cloned(rendered):
-    app_path, _ = rendered('{"space_discourse_plugins": ["https://github.com/discourse/discourse-solved.git"]}')
+    app_path, _ = rendered('{"space_discourse_plugins": ["https://github.com/discourse/discourse-translator.git"]}')
     cmds = yaml.safe_load(app_path.read_text())["hooks"]["after_code"][0]["exec"]["cmd"]
-    assert "git clone https://github.com/discourse/discourse-solved.git" in cmds
+    assert "git clone https://github.com/discourse/discourse-translator.git" in cmds
+
+
+# -- (3b) the forum's host, sized and set up as discourse_docker's own tools do -----------------
+def evaluate(tmp_path, expression: str, *extra_vars: str):
+    """What a Jinja expression gives on the forum's host, with the discourse role's variables."""
+    args = [BIN / "ansible", FORUM_HOST, "-i", INVENTORY, "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+            "-m", "ansible.builtin.debug", "-a", "msg={{ " + expression + " }}"]
+    for item in discourse_vars(*extra_vars):
+        args += ["-e", item]
+    result = _run(args, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.split("=>", 1)[1])["msg"]
+
+
+# (memory in MiB as Ansible reports it, CPUs) -> (db_shared_buffers, UNICORN_WORKERS), as
+# discourse_docker's resource_scaler.rb sizes a host `free -g --si` reports in whole GB.
+@pytest.mark.parametrize("memory_mb, cpus, buffers, workers", [
+    (950, 1, "128MB", 2),      # a "1 GB" VM: 996 MB, counted as 1 GB
+    (2000, 2, "256MB", 4),     # 2 GB (2.1 * 10^9 bytes)
+    (3900, 2, "1024MB", 4),    # 4 GB: 256 MB a GB, 2 workers a CPU
+    (7900, 4, "2048MB", 8),
+    (64000, 16, "4096MB", 8),  # at most 4096 MB and 8 workers
+])
+def test_the_forum_is_sized_to_its_host_like_the_setup_wizard(tmp_path, memory_mb, cpus, buffers, workers):
+    got = evaluate(tmp_path, "[discourse_db_shared_buffers | trim, discourse_unicorn_workers | int]",
+                   f"discourse_host_memory_mb={memory_mb}", f"discourse_host_cpus={cpus}")
+    assert got == [buffers, workers]
+
+
+def test_sizes_set_in_the_inventory_win(rendered):
+    app_path, _ = rendered("space_discourse_unicorn_workers=3", "space_discourse_db_shared_buffers=512MB")
+    app = yaml.safe_load(app_path.read_text())
+    assert app["env"]["UNICORN_WORKERS"] == 3 and app["params"]["db_shared_buffers"] == "512MB"
+
+
+def test_swap_is_needed_at_4_gb_of_ram_or_less_without_2_gb_of_swap(tmp_path):
+    def needed(memory_mb, swap_mb):
+        return evaluate(tmp_path, "discourse_swap_needed | bool", f"discourse_host_memory_mb={memory_mb}",
+                        f"discourse_host_swap_mb={swap_mb}")
+    assert needed(3815, 0) is True          # 4 GB, no swap
+    assert needed(1907, 1024) is True       # 2 GB, 1 GB of swap
+    assert needed(1907, 2048) is False      # 2 GB of swap (2.1 * 10^9 bytes)
+    assert needed(7900, 0) is False         # 8 GB: no swap needed
+
+
+def test_the_app_yml_follows_discourse_root_and_drops_what_discourse_docker_no_longer_reads(rendered):
+    app_path, _ = rendered("discourse_root=/srv/forum")
+    app = yaml.safe_load(app_path.read_text())
+    assert [v["volume"]["host"] for v in app["volumes"]] == ["/srv/forum/shared/standalone",
+                                                            "/srv/forum/shared/standalone/log/var-log"]
+    assert "LETSENCRYPT_ACCOUNT_EMAIL" not in app["env"]  # discourse_docker commit 8fdaeb9
+    assert app["expose"] == ["80:80", "443:443"]
+    assert app["env"]["UNICORN_WORKERS"] == 8 and app["params"]["db_shared_buffers"] == "2048MB"
+
+
+def test_a_plugin_bundled_with_discourse_is_named_and_refused(tmp_path):
+    launcher = (ROOT / "tests/ansible/launcher_double/standin.py").read_text()
+    plugins = ('{"space_discourse_plugins": ["https://github.com/discourse/discourse-solved.git", '
+               '"https://github.com/discourse/discourse-translator"], "discourse_launcher_text": ' + json.dumps(launcher) + "}")
+    assert evaluate(tmp_path, "discourse_bundled_plugins_used", plugins) == ["discourse-solved"]
+
+
+def test_the_launcher_is_pinned_to_a_commit():
+    """A branch would make `launcher rebuild` pull it (discourse_docker's launcher updates itself
+    only on branch main); a commit checked out is a detached HEAD it leaves alone."""
+    defaults = yaml.safe_load((ANSIBLE / "roles/discourse/defaults/main.yml").read_text())
+    assert re.fullmatch(r"[0-9a-f]{40}", defaults["discourse_docker_version"])
+
+
+def _carries_secret(task: dict) -> bool:
+    """Runs the launcher (it prints the container's environment under set -x), hands a secret to a
+    command through its environment, or writes app.yml (SMTP password, DiscourseConnect secret)."""
+    command = task.get("ansible.builtin.shell") or task.get("ansible.builtin.command") or {}
+    return ("./launcher " in str(command.get("cmd", ""))
+            or any("vault_" in str(v) or "secret" in str(v) or "api_key" in str(v)
+                   for v in (task.get("environment") or {}).values())
+            or task.get("ansible.builtin.template", {}).get("src") == "app.yml.j2")
+
+
+def test_every_discourse_task_that_carries_a_secret_has_no_log():
+    tasks = yaml.safe_load((ANSIBLE / "roles/discourse/tasks/main.yml").read_text())
+    flat = [t for task in tasks for t in task.get("block", [task])]
+    carrying = [t for t in flat if _carries_secret(t)]
+    assert len(carrying) >= 4
+    assert [t["name"] for t in carrying if t.get("no_log") is not True] == []
+    assert not (ANSIBLE / "roles/discourse/handlers/main.yml").exists()  # no rebuild handler left
+
+
+def test_the_firewall_replaces_only_its_own_table(tmp_path, own_vault):
+    text = render(ANSIBLE / "roles/common/templates/nftables.conf.j2", FORUM_HOST, tmp_path, own_vault).read_text()
+    statements = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert "flush ruleset" not in statements
+    assert [s for s in statements if s.startswith(("table", "delete", "flush"))] == [
+        "table inet space", "delete table inet space", "table inet space {"]
+    assert "policy accept;" in text.split("chain forward")[1].split("}")[0]  # Docker's forwarding on the forum's host
+
+
+def test_forum_admins_reach_the_bridge(rendered, tmp_path):
+    _, space_path = rendered('{"space_sso_discourse_admins": {"users": ["Alice Example"], "groups": []}}')
+    assert yaml.safe_load(space_path.read_text())["sso"]["discourse_admins"] == {"users": ["Alice Example"], "groups": []}
+    result = config_check(space_path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # -- (4) the bridge's space.yaml passes `space-bridge config check` -----------------------
