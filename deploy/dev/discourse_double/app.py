@@ -65,6 +65,10 @@ ROUTE_ALIASES = [
     # get "t/:slug/:topic_id" and "t/:slug/:topic_id/:post_number" => "topics#show"
     ("topic_slug", re.compile(r"^/t/(?P<slug>[^/]*[^/\d][^/]*)/(?P<id>\d+)(?:/\d+)?(?:\.json)?$"),
      lambda m: f"/t/{m.group('id')}.json"),
+    # put "t/:slug/:topic_id" and "t/:topic_id" => "topics#update" (the description has /t/-/{id}
+    # alone; wp-discourse sets a featured_link with PUT /t/{slug}/{id})
+    ("topic_update", re.compile(r"^/t/(?:(?P<slug>[^/]+)/)?(?P<id>\d+)(?:\.json)?$"),
+     lambda m: f"/t/-/{m.group('id')}.json"),
 ]
 
 
@@ -447,9 +451,6 @@ def create_app(config: dict | None = None) -> Flask:
                              op.operation_id, where="query")
             if op.operation_id == "createTopicPostPM" and isinstance(body, dict):
                 body = permits.munge_create(body, api=api_request)
-                # lib/topic_creator.rb takes `visible`; the double's create_post reads unlist_topic
-                if permits.cast_boolean(body.get("visible")) is False and "unlist_topic" not in body:
-                    body["unlist_topic"] = "true"
         typed_path, typed_query, problems = spec.check_params(op, m.path_params, query)
         # Rails hands form strings and JSON strings alike to the model, which casts "12" and "true"
         body, body_problems = spec.check_body(op, body, True)

@@ -48,3 +48,15 @@ def listable(ctx: Ctx, t: dict) -> bool:
     if t.get("category_definition"):
         return False  # show_category_definitions_in_topic_lists is off by default
     return t["visible"] or is_staff(ctx.user)
+
+
+def can_edit_featured_link(store, user: dict | None, category_id) -> bool:
+    """lib/guardian.rb `can_edit_featured_link?`: the site setting topic_featured_link_enabled,
+    a user past trust level 0 (newuser), and a category (Uncategorized when none) whose
+    topic_featured_link_allowed is on (the column's default)."""
+    if not store.setting("topic_featured_link_enabled"):
+        return False
+    if (user or {}).get("trust_level", 0) == 0:
+        return False
+    cat = store.category(category_id or store.setting("uncategorized_category_id"))
+    return bool(cat) and cat.get("topic_featured_link_allowed", True) is not False

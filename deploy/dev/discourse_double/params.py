@@ -64,7 +64,7 @@ RULES: dict[str, Rule] = {
          "image_sizes": ANY, "meta_data": ANY, "topic_custom_fields": ANY, "is_warning": ANY, "no_bump": ANY,
          "shared_draft": ANY, "whisper": ANY, "unlist_topic": ANY, "nested_post": ANY},
         api_only=_scalars("skip_validations", "import_mode", "embed_url", "created_at", "external_id"),
-        not_reproduced=("featured_link", "skip_validations", "import_mode", "image_sizes", "meta_data", "topic_custom_fields",
+        not_reproduced=("import_mode", "image_sizes", "meta_data", "topic_custom_fields",
                         "is_warning", "no_bump", "shared_draft", "typing_duration_msecs",
                         "composer_open_duration_msecs", "draft_key", "composer_version", "locale", "nested_post"),
     ),
@@ -76,7 +76,7 @@ RULES: dict[str, Rule] = {
         {"post": _scalars("raw", "edit_reason", "locale", "reply_to_post_number", "original_text", "raw_old",
                           "category_id", "bypass_bump"),
          "title": ANY, "bypass_bump": ANY, "image_sizes": ANY},
-        not_reproduced=("title", "post.category_id", "post.original_text", "post.raw_old", "post.locale",
+        not_reproduced=("post.original_text", "post.raw_old", "post.locale",
                         "post.reply_to_post_number", "image_sizes"),
     ),
     # app/controllers/posts_controller.rb#destroy: force_destroy, context
@@ -90,7 +90,7 @@ RULES: dict[str, Rule] = {
     "updateTopic": Rule(
         "app/controllers/topics_controller.rb#update",
         {"original_title": ANY, "original_tags": ANY, "keep_existing_draft": ANY, **TRACKED_TOPIC_FIELDS},
-        not_reproduced=("original_title", "original_tags", "featured_link", "archetype"),
+        not_reproduced=("original_title", "original_tags", "archetype"),
     ),
     # app/controllers/topics_controller.rb#status: require status, enabled; permit until; category_id
     "updateTopicStatus": Rule("app/controllers/topics_controller.rb#status",

@@ -17,12 +17,14 @@ from . import errors
 from .context import Ctx
 from .errors import MSG, json_error
 from .guardian import is_staff
+from .params import cast_boolean
 from .records import insert_post, insert_topic
 from .tagging import apply_tags
 from .serializers import cook, post_json, topic_view, web_hook_post
 from .store import now_iso
-from .titles import raw_errors
-from .validations import external_id_errors, just_posted_that, title_errors
+from .titles import clean_title, raw_errors
+from .topics import set_title, title_change_errors
+from .validations import external_id_errors, featured_link_errors, just_posted_that, title_errors
 
 
 def _post_errors(errs: list[str], status: int = 422) -> Response:
@@ -58,12 +60,17 @@ def _create_post(ctx: Ctx):
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         # params.require(:raw)
         return json_error(MSG["param_missing"] % "raw", 400, "invalid_parameters")
-    # PostsController#create_params: `whisper` (guardian.can_create_whisper?: staff here) makes
-    # a reply Post.types[:whisper] (4); `unlist_topic` becomes `visible` (TopicCreator
-    # #validate_visibility: staff may create an unlisted topic).
-    whisper, unlist = _flag(body.get("whisper")), _flag(body.get("unlist_topic"))
-    if (whisper or unlist) and not is_staff(user):
+    # PostsController#create_params: `whisper` (guardian.can_create_whisper?: staff here, else
+    # Discourse::InvalidAccess) makes a reply Post.types[:whisper] (4); `unlist_topic` has
+    # already become `visible` (params.munge_create), which lib/topic_creator.rb#setup_topic_params
+    # takes (nil: true). `skip_validations` (API requests only; "true" alone is true) makes
+    # PostCreator skip the topic's and the post's validations (lib/post_creator.rb#valid?) and
+    # TopicCreator#validate_visibility.
+    whisper = _flag(body.get("whisper"))
+    if whisper and not is_staff(user):
         return errors.invalid_access()
+    visible = cast_boolean(body.get("visible")) is not False
+    skip = body.get("skip_validations") is True
     pm = body.get("archetype") == "private_message"
     topic_id = body.get("topic_id")
     with store.lock:
@@ -74,7 +81,10 @@ def _create_post(ctx: Ctx):
                 return _post_errors(["You must choose a valid user."])
             if not all(store.user_by_username(n) for n in names):
                 return _post_errors(["Can't find the user you're sending this message to."])
-            errs = title_errors(store, body.get("title"), user=user) or raw_errors(store, raw, first_post=True)
+            if skip:
+                errs = [] if clean_title(body.get("title")) else ["Title can't be blank"]
+            else:
+                errs = title_errors(store, body.get("title"), user=user) or raw_errors(store, raw, first_post=True)
             if errs:
                 return _post_errors(errs)
             topic = insert_topic(store, user, body["title"].strip(), None, None, body.get("created_at"))
@@ -88,8 +98,8 @@ def _create_post(ctx: Ctx):
                 return _post_errors([MSG["topic_not_found"]])
             if topic.get("closed") and not is_staff(user):
                 return _post_errors(["This topic is closed; it no longer accepts new replies."])
-            errs = raw_errors(store, raw, first_post=False)
-            if not errs and just_posted_that(store, user, raw):
+            errs = [] if skip else raw_errors(store, raw, first_post=False)
+            if not skip and not errs and just_posted_that(store, user, raw):
                 errs = ["Body is too similar to what you recently posted"]
             if errs:
                 return _post_errors(errs)
@@ -107,17 +117,31 @@ def _create_post(ctx: Ctx):
                 if category is None:
                     return errors.invalid_parameters("category")
             category_id = category["id"] if category else int(store.setting("uncategorized_category_id"))
-            # PostCreator#valid?: the topic's errors (TopicCreator) alone when it has any, else the post's
-            errs = title_errors(store, body.get("title"), category_id=category_id, user=user)
+            embed_url = body.get("embed_url")
+            # PostCreator#valid?: the topic's errors (TopicCreator#valid?: the model's validations
+            # in app/models/topic.rb's order, then validate_visibility) alone when it has any,
+            # else the post's; skip_validations skips both.
+            if skip:
+                # the title is not validated; the double still wants one (a nil title breaks
+                # the database's NOT NULL on real Discourse, a server error)
+                errs = [] if clean_title(body.get("title")) else ["Title can't be blank"]
+            else:
+                errs = title_errors(store, body.get("title"), category_id=category_id, user=user)
+            featured_link, link_errors = featured_link_errors(store, user, body.get("featured_link"), category_id,
+                                                            validate=not skip)
+            errs += link_errors
             external_id = body.get("external_id")
             if external_id not in (None, ""):
                 errs += external_id_errors(store, external_id)
+            if not skip and not visible and not (is_staff(user) or embed_url):
+                # TopicCreator#validate_visibility: Guardian#can_create_unlisted_topic? (staff, or
+                # a topic with an embed_url); server.en.yml topic base unable_to_unlist
+                errs.append("Sorry, you cannot create an unlisted topic.")
             if errs:
                 return _post_errors(errs)
-            errs = raw_errors(store, raw, first_post=True)
-            if not errs and just_posted_that(store, user, raw):
+            errs = [] if skip else raw_errors(store, raw, first_post=True)
+            if not skip and not errs and just_posted_that(store, user, raw):
                 errs = ["Body is too similar to what you recently posted"]
-            embed_url = body.get("embed_url")
             if embed_url and _embedded_topic(store, embed_url):
                 errs.append("Embed url has already been taken")
             if errs:
@@ -133,7 +157,8 @@ def _create_post(ctx: Ctx):
             topic = insert_topic(store, user, body["title"].strip(), category_id, external_id or None,
                                   body.get("created_at"), embed_url=embed_url)
             # PostCreator#initialize: a topic with an embed_url is unlisted under embed_unlisted
-            topic["visible"] = not (unlist or (embed_url and store.setting("embed_unlisted")))
+            topic["visible"] = visible and not (embed_url and store.setting("embed_unlisted"))
+            topic["featured_link"] = featured_link
             post = insert_post(store, topic, user, raw, None, body.get("created_at"))
             if tags:
                 apply_tags(ctx, topic, tags)
@@ -182,32 +207,69 @@ def list_posts(ctx: Ctx):
 
 
 def update_post(ctx: Ctx):
+    """PostsController#update. For a first post the top-level `title` (any value but nil, as
+    Ruby's `if params[:title]`) and `post[category_id]` are revised on the topic through
+    PostRevisor, "to stay consistent with the create api": an unknown category is 422 "Category
+    not found!" before anything; the post's errors are answered before the topic's, and a
+    revision that fails changes nothing. A revision of the first post that carries a topic field
+    emits topic_edited instead of post_edited (config/initializers/012-web_hook_events.rb)."""
     store, user = ctx.store, ctx.user
     post = store.post(ctx.path["id"])
     if post is None or post.get("deleted_at"):
         return errors.not_found()
     if not (is_staff(user) or user["id"] == post["user_id"]):
         return errors.invalid_access()
-    params = (ctx.body or {}).get("post") or {}
+    body = ctx.body or {}
+    params = body.get("post") or {}
     raw = params.get("raw")
     if raw is None:
         return json_error(MSG["param_missing"] % "post", 400, "invalid_parameters")
+    first = post["post_number"] == 1
+    title = body.get("title") if first else None
     with store.lock:
-        errs = raw_errors(store, raw, first_post=post["post_number"] == 1)
+        topic = store.topic(post["topic_id"])
+        category = None
+        if first and topic and params.get("category_id") not in (None, ""):
+            try:
+                cid = int(params["category_id"])
+            except (TypeError, ValueError):
+                cid = 0
+            if cid != (topic["category_id"] or 0):
+                category = store.category(cid) if cid else store.category(store.setting("uncategorized_category_id"))
+                if category is None:
+                    return json_error("Category not found!", 422)
+        errs = raw_errors(store, raw, first_post=first)
         if errs:
             return json_error(errs, 422)
-        topic = store.topic(post["topic_id"])
-        if raw != post["raw"]:
+        if title is not None and topic:
+            errs = title_change_errors(store, topic, title, user)
+            if errs:
+                return json_error(errs, 422)
+        changed = raw != post["raw"]
+        if changed:
             post["raw"] = raw
             post["cooked"] = cook(raw)
-            post["version"] += 1
             post["edit_reason"] = params.get("edit_reason") or None
-            post["updated_at"] = now_iso()
-            if post["post_number"] == 1 and topic:
+            if first and topic:
                 topic["excerpt_raw"] = raw
+        topic_changed = False
+        if title is not None and topic:
+            topic_changed = set_title(topic, title)
+        if category is not None and category["id"] != topic["category_id"]:
+            topic["category_id"] = category["id"]
+            topic_changed = True
+        if changed or topic_changed:
+            post["version"] += 1
+            post["updated_at"] = now_iso()
+            if topic_changed:
+                topic["updated_at"] = post["updated_at"]
             store.touch()
-            ctx.hooks.emit("post", "post_edited", lambda: web_hook_post(store, post),
-                           category_id=topic["category_id"] if topic else None, tag_names=(topic or {}).get("tags"))
+            hook_args = {"category_id": topic["category_id"] if topic else None, "tag_names": (topic or {}).get("tags")}
+            if first and topic and (title is not None or category is not None):
+                ctx.hooks.emit("topic", "topic_edited", lambda: topic_view(store, topic, None, for_web_hook=True),
+                               **hook_args)
+            else:
+                ctx.hooks.emit("post", "post_edited", lambda: web_hook_post(store, post), **hook_args)
         return 200, {"post": post_json(store, post, user, topic=topic)}
 
 

@@ -105,6 +105,12 @@ def tag_json(store, name: str) -> dict:
     return {"id": tag["id"], "name": name, "slug": name}
 
 
+def featured_link(store, topic: dict) -> str | None:
+    # TopicViewSerializer and TopicListItemSerializer: include_featured_link? is the site setting
+    # topic_featured_link_enabled
+    return topic.get("featured_link") if store.setting("topic_featured_link_enabled") else None
+
+
 def topic_list_item(store, topic: dict) -> dict:
     """TopicListItemSerializer."""
     last = store.user(topic.get("last_post_user_id")) or {"username": ""}
@@ -118,7 +124,7 @@ def topic_list_item(store, topic: dict) -> dict:
         "unpinned": None, "visible": topic["visible"], "closed": topic["closed"], "archived": topic["archived"],
         "bookmarked": None, "liked": None, "views": topic.get("views", 0), "like_count": 0,
         "has_summary": False, "last_poster_username": last["username"], "category_id": topic["category_id"],
-        "op_like_count": 0, "pinned_globally": False, "featured_link": None,
+        "op_like_count": 0, "pinned_globally": False, "featured_link": featured_link(store, topic),
         "tags": [tag_json(store, t) for t in topic.get("tags", [])], "tags_descriptions": {},
         "excerpt": excerpt(topic.get("excerpt_raw", "")),
         "posters": [{"extras": "latest single", "description": "Original Poster, Most Recent Poster",
@@ -139,7 +145,7 @@ def topic_view(store, topic: dict, viewer: dict | None, *, for_web_hook: bool = 
         "visible": topic["visible"], "closed": topic["closed"], "archived": topic["archived"],
         "has_summary": False, "archetype": topic.get("archetype", "regular"), "slug": topic["slug"],
         "category_id": topic["category_id"], "word_count": sum(len(p["raw"].split()) for p in posts),
-        "deleted_at": topic.get("deleted_at"), "user_id": topic["user_id"], "featured_link": None,
+        "deleted_at": topic.get("deleted_at"), "user_id": topic["user_id"], "featured_link": featured_link(store, topic),
         "pinned_globally": False, "pinned_at": topic.get("pinned_at"), "pinned_until": None,
         "image_url": None, "slow_mode_seconds": 0, "draft": None, "draft_key": f"topic_{topic['id']}",
         "draft_sequence": 0, "unpinned": None, "pinned": bool(topic.get("pinned_at")),

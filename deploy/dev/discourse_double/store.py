@@ -61,6 +61,7 @@ DEFAULT_SITE_SETTINGS: dict[str, Any] = {
     # written against (set it to 0 to see Discourse's newcomers: tests/deploy/).
     "default_trust_level": 1,
     "embed_unlisted": False,
+    "topic_featured_link_enabled": True,  # config/site_settings.yml, posting
     # usernames (usernames.py)
     "unicode_usernames": False,
     "allowed_unicode_username_characters": "",

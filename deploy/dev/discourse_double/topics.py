@@ -13,11 +13,11 @@ from flask import Response
 from . import errors
 from .context import Ctx
 from .errors import json_error
-from .guardian import is_staff, listable, require_staff, visible_topic
+from .guardian import can_edit_featured_link, is_staff, listable, require_staff, visible_topic
 from .serializers import basic_user, post_json, topic_list_item, topic_view, web_hook_post
 from .store import now_iso, slugify
 from .tagging import apply_tags
-from .validations import title_errors
+from .validations import featured_link_errors, title_errors
 
 
 def get_topic(ctx: Ctx):
@@ -72,14 +72,22 @@ def update_topic(ctx: Ctx):
     with store.lock:
         changed = False
         if "title" in body:
-            new_title = (body.get("title") or "").strip()
-            if new_title != topic["title"]:
-                errs = title_errors(store, new_title, exclude_topic_id=topic["id"], category_id=topic["category_id"],
-                                    user=user)
+            errs = title_change_errors(store, topic, body.get("title"), user)
+            if errs:
+                return json_error(errs, 422)
+            changed = set_title(topic, body.get("title")) or changed
+        if "featured_link" in body:
+            # PostRevisor's featured_link field (lib/post_revisor.rb): the editor must pass
+            # Guardian#can_edit_featured_link?, else the revision fails and TopicsController
+            # #update answers :unable_to_update; the topic's validation follows.
+            if not can_edit_featured_link(store, user, topic["category_id"]):
+                return json_error("There was an error updating that topic.", 422)
+            link, errs = featured_link_errors(store, store.user(topic["user_id"]), body["featured_link"],
+                                              topic["category_id"])
+            if link != topic.get("featured_link"):
                 if errs:
                     return json_error(errs, 422)
-                topic["title"] = new_title
-                topic["slug"] = slugify(new_title)
+                topic["featured_link"] = link
                 changed = True
         if "category_id" in body and body["category_id"] not in (None, ""):
             try:
@@ -108,6 +116,27 @@ def update_topic(ctx: Ctx):
         return 200, {"basic_topic": {"id": topic["id"], "title": topic["title"],
                                      "fancy_title": topic["title"], "slug": topic["slug"],
                                      "posts_count": topic["posts_count"]}}
+
+
+def title_change_errors(store, topic: dict, title, user: dict | None) -> list[str]:
+    """PostRevisor's title field (lib/post_revisor.rb): the topic takes the new title and is
+    saved with app/models/topic.rb's title validations, whose messages come back when it fails.
+    An unchanged title is no change. Shared by TopicsController#update and PostsController
+    #update of a first post (posts.py)."""
+    new_title = (title or "").strip()
+    if new_title == topic["title"]:
+        return []
+    return title_errors(store, new_title, exclude_topic_id=topic["id"], category_id=topic["category_id"], user=user)
+
+
+def set_title(topic: dict, title) -> bool:
+    """Give the topic a title title_change_errors accepted; whether it changed."""
+    new_title = (title or "").strip()
+    if new_title == topic["title"]:
+        return False
+    topic["title"] = new_title
+    topic["slug"] = slugify(new_title)
+    return True
 
 
 def update_topic_status(ctx: Ctx):
