@@ -125,7 +125,7 @@ def create_app(config: dict | None = None) -> Flask:
                          api: bool = True, where: str = "body") -> Any:
         """What the controller action takes of `params`, as Rails' permit leaves it; each parameter
         it drops is recorded (the request goes on, as on a real forum, but a client's test sees it)."""
-        kept, dropped = permits.apply(rule, params, api=api)
+        kept, dropped = permits.apply(rule, params, api=api, setting=store.setting)
         for name in dropped:
             message = f"{route}: Discourse drops the {where} parameter '{name}' ({rule.source} does not take it)"
             rec = violation("dropped_parameter", [{"where": where, "field": name, "kind": "dropped_parameter",

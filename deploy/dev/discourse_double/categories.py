@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import errors
 from .context import Ctx
-from .errors import json_error
+from .errors import MSG, json_error
 from .guardian import can_see_category, is_staff, require_staff
 from .records import insert_post, insert_topic
 from .serializers import category_json
@@ -30,7 +30,10 @@ def create_category(ctx: Ctx):
     store, body = ctx.store, ctx.body or {}
     name = (body.get("name") or "").strip()
     if not name:
-        return json_error("Category Name can't be blank", 422)
+        # CategoriesController#create: required_create_params, params.require(:name) (blank too)
+        return json_error(MSG["param_missing"] % "name", 400, "invalid_parameters")
+    if _bad_required_tag_groups(body):
+        return errors.invalid_parameters("required_tag_groups")
     parent_id = body.get("parent_category_id")
     with store.lock:
         if parent_id is not None and store.category(parent_id) is None:
@@ -59,6 +62,12 @@ def create_category(ctx: Ctx):
         return 200, {"category": category_json(store, cat)}
 
 
+def _bad_required_tag_groups(body: dict) -> bool:
+    # CategoriesController#category_params: a required_tag_groups that is not a list after the
+    # permit (a single {name, min_count} hash) is Discourse::InvalidParameters
+    return "required_tag_groups" in body and not isinstance(body["required_tag_groups"], list)
+
+
 def _set_permissions(cat: dict, permissions: dict) -> None:
     # app/models/category.rb, Category.resolve_permissions: read-restricted unless the group
     # `everyone` has a permission (full for everyone means no restriction at all)
@@ -75,6 +84,8 @@ def update_category(ctx: Ctx):
         cat = store.category(ctx.path["id"])
         if cat is None:
             return errors.not_found()
+        if _bad_required_tag_groups(body):
+            return errors.invalid_parameters("required_tag_groups")
         for key in ("name", "slug", "color", "text_color"):
             if body.get(key):
                 cat[key] = body[key].strip() if key == "name" else body[key]

@@ -37,6 +37,8 @@ class Rule:
     source: str                  # the Discourse file and method the list follows
     keys: dict                   # name -> SCALAR | ARRAY | ANY | {sub-keys}
     api_only: dict = field(default_factory=dict)  # permitted only when `is_api?` (an Api-Key request)
+    # permitted only while a site setting is on: {setting name: {key: spec}}
+    when_setting: dict = field(default_factory=dict)
     # permitted by Discourse but not (yet) acted on by the double's handler: accepted, and a note says so
     not_reproduced: tuple = ()
 
@@ -120,7 +122,13 @@ RULES: dict[str, Rule] = {
                         not_reproduced=("message", "post_id", "post_action", "post_edit", "other_user_ids")),
     # app/controllers/admin/users_controller.rb#log_out: no parameters besides the path's id
     "logOutUser": Rule("app/controllers/admin/users_controller.rb#log_out", {}),
-    # app/controllers/admin/groups_controller.rb#create: params.require(:group).permit(group_params)
+    # app/controllers/admin/groups_controller.rb#create: params.require(:group).permit(group_params).
+    # `custom_fields` is permitted only with the keys plugins register
+    # (DiscoursePluginRegistry.editable_group_custom_fields: none on a plain forum) and
+    # `associated_group_ids` only when Guardian#can_associate_groups? (an associated-groups
+    # authenticator is enabled): both dropped here. `notify_users` is in the list (add_owners
+    # reads it). The category and tag notification lists and allow_unknown_sender_topic_replies
+    # follow the newer releases' group_params (GroupsController's, which admin create shares).
     "createGroup": Rule(
         "app/controllers/admin/groups_controller.rb#group_params",
         {"group": {**_scalars("name", "mentionable_level", "messageable_level", "visibility_level",
@@ -129,18 +137,22 @@ RULES: dict[str, Rule] = {
                               "flair_upload_id", "flair_bg_color", "flair_color", "bio_raw", "public_admission",
                               "public_exit", "allow_membership_requests", "full_name",
                               "default_notification_level", "membership_request_template", "owner_usernames",
-                              "usernames", "publish_read_state", "allow_unknown_sender_topic_replies"),
+                              "usernames", "publish_read_state", "notify_users",
+                              "allow_unknown_sender_topic_replies"),
                    **{k: ARRAY for k in ("muted_category_ids", "regular_category_ids", "tracking_category_ids",
                                          "watching_category_ids", "watching_first_post_category_ids",
                                          "muted_tags", "regular_tags", "tracking_tags", "watching_tags",
-                                         "watching_first_post_tags")},
-                   "custom_fields": ANY}},
+                                         "watching_first_post_tags")}}},
         not_reproduced=("group.*",),
     ),
 }
 
 # app/controllers/categories_controller.rb#category_params: params.permit(...) at the top level
-# (the category's fields are not nested under `category`).
+# (the category's fields are not nested under `category`). category_setting_attributes takes its
+# four keys only; required_tag_groups is a list of {name, min_count} (anything else that survives
+# the permit is Discourse::InvalidParameters, categories.py); moderating_group_ids only while
+# enable_category_group_moderation is on. style_type, emoji, icon, locale and
+# category_localizations are from releases newer than the stored source.
 _CATEGORY = Rule(
     "app/controllers/categories_controller.rb#category_params",
     {**_scalars("name", "color", "text_color", "style_type", "emoji", "icon", "position", "email_in",
@@ -152,9 +164,12 @@ _CATEGORY = Rule(
                 "num_featured_topics", "default_view", "subcategory_list_style", "default_top_period",
                 "minimum_required_tags", "navigate_to_first_post_after_read", "search_priority",
                 "allow_global_tags", "read_only_banner", "default_list_filter", "locale"),
-     "custom_fields": ANY, "permissions": ANY, "category_setting_attributes": ANY, "allowed_tags": ARRAY,
-     "allowed_tag_groups": ARRAY, "required_tag_groups": ANY, "form_template_ids": ARRAY,
-     "moderating_group_ids": ARRAY, "category_localizations": ANY},
+     "custom_fields": ANY, "permissions": ANY,
+     "category_setting_attributes": _scalars("auto_bump_cooldown_days", "num_auto_bump_daily",
+                                             "require_reply_approval", "require_topic_approval"),
+     "allowed_tags": ARRAY, "allowed_tag_groups": ARRAY, "required_tag_groups": _scalars("name", "min_count"),
+     "form_template_ids": ARRAY, "category_localizations": ANY},
+    when_setting={"enable_category_group_moderation": {"moderating_group_ids": ARRAY}},
     not_reproduced=("*",),
 )
 RULES["createCategory"] = _CATEGORY
@@ -231,11 +246,15 @@ def permit(keys: dict, params: Any, prefix: str = "") -> tuple[dict, list[str]]:
     return kept, dropped
 
 
-def apply(rule: Rule, params: Any, *, api: bool) -> tuple[Any, list[str]]:
-    """The params the controller action takes (for an API request or not), and the dropped names."""
+def apply(rule: Rule, params: Any, *, api: bool, setting=None) -> tuple[Any, list[str]]:
+    """The params the controller action takes (for an API request or not; `setting` reads a site
+    setting, for the keys permitted only while one is on), and the dropped names."""
     if not isinstance(params, dict):
         return params, []
     keys = {**rule.keys, **(rule.api_only if api else {})}
+    for name, extra in rule.when_setting.items():
+        if setting is not None and setting(name):
+            keys.update(extra)
     return permit(keys, params)
 
 

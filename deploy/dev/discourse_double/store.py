@@ -62,6 +62,7 @@ DEFAULT_SITE_SETTINGS: dict[str, Any] = {
     "default_trust_level": 1,
     "embed_unlisted": False,
     "topic_featured_link_enabled": True,  # config/site_settings.yml, posting
+    "enable_category_group_moderation": False,  # config/site_settings.yml, groups
     # usernames (usernames.py)
     "unicode_usernames": False,
     "allowed_unicode_username_characters": "",
