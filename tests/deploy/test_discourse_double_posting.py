@@ -197,3 +197,13 @@ def test_skip_validations_skips_the_topics_and_the_posts_validations(profile_for
     assert create(forum, headers, title="Embedded once", **embed).status_code == 200
     r = create(forum, headers, title="Embedded twice", **embed)
     assert r.status_code == 422 and r.json()["errors"] == ["Embed url has already been taken"]
+
+
+# -- POST /posts.json: created_at (posts_controller.rb#create_params, API only) -------------------------------------
+def test_created_at_dates_the_topic_and_its_first_post(profile_forum):
+    # lib/topic_creator.rb#setup_topic_params (convert_time) and lib/post_creator.rb#setup_post
+    # (Time.zone.parse) both take it: an import keeps the blog post's date
+    forum = profile_forum
+    post = create(forum, title="A topic from the archive", created_at="2019-04-01T10:20:30+02:00").json()
+    assert post["created_at"] == "2019-04-01T08:20:30.000Z"
+    assert topic_json(forum, post["topic_id"])["created_at"] == "2019-04-01T08:20:30.000Z"
