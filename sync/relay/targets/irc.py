@@ -50,6 +50,8 @@ IRC_LINE_BYTES = 512
 # ":nick!~user@host " the server puts in front when relaying: nick 30 + user 10 + host 63 + 4
 SENDER_PREFIX_BUDGET = 110
 SENT_MEMORY = 10000
+#: A JOIN left unanswered this long is sent again
+JOIN_RETRY_SECONDS = 10.0
 
 
 def _option_secret(value: Any) -> SecretStr | str | None:
@@ -190,6 +192,8 @@ class IrcConnection:
         self.reconnect_max = reconnect_max_seconds
         self.channels: set[str] = set()
         self.joined: set[str] = set()
+        # channel -> when this connection last asked to join it (reactor thread only)
+        self._join_asked: dict[str, float] = {}
         self.registered = False
         self.queue: queue.Queue[_Send] = queue.Queue()
         self._pending: list[_Send] = []
@@ -216,8 +220,13 @@ class IrcConnection:
         self.registered = True
         self._backoff = 1.0
         log.info("relay.irc_registered", server=self.server, nick=conn.get_nickname())
-        for channel in self.channels:
-            conn.join(channel)
+        self._join_asked.clear()
+        for channel in list(self.channels):  # add_channels may run in another thread meanwhile
+            self._join(channel)
+
+    def _join(self, channel: str) -> None:
+        self._join_asked[channel.lower()] = time.monotonic()
+        self.conn.join(channel)
 
     def _on_join(self, conn, event):
         import irc.client
@@ -279,9 +288,13 @@ class IrcConnection:
                 self._pending.pop(0)
                 continue
             if item.channel.lower() not in self.joined:
-                if item.channel not in self.channels:
-                    self.channels.add(item.channel)
-                    self.conn.join(item.channel)
+                # Not joined yet: ask, unless asked lately. A channel added after the welcome
+                # (the target built while the connection registered) is asked here, and a JOIN
+                # the server ignored is asked again.
+                self.channels.add(item.channel)
+                asked = self._join_asked.get(item.channel.lower())
+                if asked is None or time.monotonic() - asked >= JOIN_RETRY_SECONDS:
+                    self._join(item.channel)
                 return
             while item.lines:
                 wait = self.bucket.wait_time()

@@ -144,6 +144,26 @@ def test_line_reaches_the_channel_then_survives_an_ngircd_restart(irc_info):
     assert target.conn.connects >= 2
 
 
+@pytest.mark.stack
+def test_a_channel_asked_for_after_the_server_welcomed_the_bot_is_joined(irc_info):
+    """A target built while its shared connection was registering adds its channel after the
+    welcome (which joins the channels known then): the first line to it still goes out, the
+    connection asking to join then."""
+    channel = "#late" + uuid.uuid4().hex[:6]
+    listener = Listener(irc_info["host"], irc_info["port"], channel)
+    conn = irc_target.IrcConnection(server=irc_info["host"], port=irc_info["port"], nick="sb" + uuid.uuid4().hex[:6])
+    try:
+        deadline = time.monotonic() + 30
+        while not conn.registered and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert conn.registered
+        conn.add_channels([channel])
+        assert conn.send(channel, ["joined after the welcome"], 30)
+        assert listener.privmsgs(1) == ["joined after the welcome"]
+    finally:
+        conn.close()
+
+
 HOSTILE_IRC = ("\x01ACTION slaps everyone\x01 \x02bold\x02 \x0304,01red\x0f \x16rev\x16 \x1ditalic\x1d "
                "\x1funder\x1f \x1estrike\x1e \x11mono\x11 \x1b[31mansi \x85nel \u202eevil\u202c "
                "x\r\nPRIVMSG {channel} :second line\r\nQUIT :bye\nJOIN #elsewhere")
