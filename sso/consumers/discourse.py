@@ -212,7 +212,21 @@ def suspend_discourse_handler(settings: Settings, client_factory: Callable | Non
                     return
                 # False: already suspended (409, app/services/user/suspend.rb): done, and the
                 # member's forum sessions still end
-                suspended = client.suspend_user(user.id, until, SUSPEND_REASON)
+                try:
+                    suspended = client.suspend_user(user.id, until, SUSPEND_REASON)
+                except DiscourseError as exc:
+                    if exc.status != 403:
+                        raise
+                    # Guardian#can_suspend? (lib/guardian.rb) refuses to suspend staff: no retry
+                    # changes that, so the member is logged out and the job ends dead with the
+                    # reason, for a forum admin to decide.
+                    client.log_out_user(user.id)
+                    log.warning("sso.suspend_discourse_refused", sub=sub, user_id=user.id, username=user.username,
+                                job_id=job.id)
+                    raise PermanentFailure(
+                        f"the forum refused to suspend {user.username} (403: Discourse suspends no "
+                        "moderator or admin); their forum sessions were ended; a forum admin must "
+                        "decide about the account") from None
                 client.log_out_user(user.id)
         except DiscourseError as exc:
             raise outbox_failure(exc) from None

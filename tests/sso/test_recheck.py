@@ -20,7 +20,7 @@ from bridge import config  # noqa: E402
 from bridge import jobs as bridge_jobs  # noqa: E402
 from bridge.clients.discourse import DiscourseClient  # noqa: E402
 from bridge.clients.mediawiki import MediaWikiClient  # noqa: E402
-from bridge.outbox import Job, Outbox  # noqa: E402
+from bridge.outbox import Job, Outbox, PermanentFailure  # noqa: E402
 from sso import accounts, recheck  # noqa: E402
 from sso.consumers.discourse import SUSPEND_DISCOURSE, SUSPEND_REASON, suspend_discourse_handler  # noqa: E402
 from sso.consumers.wordpress import DEMOTE_WORDPRESS  # noqa: E402
@@ -167,6 +167,28 @@ def test_a_member_suspended_already_is_done_and_logged_out(engine, forum):
     after = forum_user(forum, "2")
     assert after["suspend_reason"] == "a moderator's call"  # the first suspension stands
     assert after["suspended_till"] == before["suspended_till"]
+
+
+def test_a_forum_moderator_who_cannot_be_suspended_is_logged_out_and_the_job_says_why(engine, forum, monkeypatch):
+    """Discourse suspends no staff (Guardian#can_suspend?: 403): a retry would change nothing, so
+    the job fails for good with the reason, after the member's forum sessions have ended."""
+    settings = settings_for(discourse_url=forum.url, api_key=forum.api_key)
+    with DiscourseClient(forum.url, forum.api_key, connect_secret=CONNECT_SECRET, requests_per_minute=100000) as client:
+        user = client.sync_sso("3", "3@example.org", username="Mod_Mia", name="Mia", moderator=True)
+    logged_out = []
+    original = DiscourseClient.log_out_user
+
+    def log_out_user(self, user_id):
+        logged_out.append(user_id)
+        return original(self, user_id)
+
+    monkeypatch.setattr(DiscourseClient, "log_out_user", log_out_user)
+    handle = suspend_discourse_handler(settings)
+    with pytest.raises(PermanentFailure, match="refused to suspend Mod_Mia"):
+        handle(Job(id=4, kind=SUSPEND_DISCOURSE, key="k4", payload={"sub": "3"}, state="running",
+                   attempts=1, run_after=None, created_at=None))
+    assert logged_out == [user.id]
+    assert forum_user(forum, "3")["suspended_at"] is None
 
 
 # -- the real MediaWiki of the local stack ------------------------------------------------------------
