@@ -11,7 +11,8 @@ What it makes true, in this order, each step only if it is not already so:
    ``allowed_unicode_username_characters``, which a forum's locale may have filled). Discourse
    refuses to turn it on while the forum uses its internal letter avatars
    (lib/validators/unicode_username_validator.rb: external_system_avatars_url must be set);
-   that refusal is reported as an error with Discourse's message.
+   that refusal is reported as an error with Discourse's message. ``embed_unlisted`` off: a blog
+   post's discussion is listed from the start (the mirror then needs no read-back to list it).
 2. **The bridge's web hook**: one web hook to ``<bridge.public_url>/webhooks/discourse``, JSON,
    active, signed with ``discourse.webhook_secret``, for every event type of the groups the
    bridge handles (:data:`WEB_HOOK_EVENT_GROUPS`). It is found by its URL; a second hook with
@@ -129,6 +130,10 @@ def _site_settings(client: DiscourseClient, settings: Settings, report: Report) 
         ("enable_discourse_connect", True, False),
         ("unicode_usernames", settings.sso.unicode_usernames, False),
         ("allowed_unicode_username_characters", settings.sso.allowed_unicode_username_characters, False),
+        # Every blog post's discussion is listed from its first minute, not after its first reply
+        # (lib/post_creator.rb unlists a topic with an embed_url under embed_unlisted), and a new
+        # topic then costs the mirror its create alone, with no read-back to list it.
+        ("embed_unlisted", False, False),
     ]
     current = client.site_settings()
     written_secrets = []

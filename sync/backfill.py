@@ -2,7 +2,7 @@
 
 Lists the site's posts in its mirrored `statuses` (modified since DATE, default: all), oldest
 first, and mirrors every one that has no topic yet, exactly as the `mirror.post` job does (same
-no-duplicate checks: mapping table, then the forum by external_id). Resumable: a post that
+no-duplicate checks: the mapping table, then the forum refusing a second external_id). Resumable: a post that
 already has a topic is skipped without asking the forum, so an interrupted backfill is simply
 run again. Several threads share the process's Discourse pacer, so the forum's request budget
 (discourse.requests_per_minute) is used fully while WordPress is read and written in between;
@@ -32,9 +32,10 @@ log = structlog.get_logger(__name__)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def requests_for(post: Post, settings: Settings) -> int:
-    """Discourse requests one new topic costs: look-up by external_id, create, tags, read-back."""
-    return 2 + (1 if post.tags and settings.mirror.max_tags else 0) + (1 if settings.mirror.relist_embedded else 0)
+def requests_for(post: Post, read_back: bool) -> int:
+    """Discourse requests one new topic costs: its create (tags, category and external id ride
+    along), and the read-back where the forum leaves embedded topics unlisted (sync/mirror.py)."""
+    return 1 + (1 if read_back else 0)
 
 
 @dataclass
@@ -46,10 +47,11 @@ class Report:
     failed: list[tuple[int, str]] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    read_back: bool = False  # each create followed by a read-back (the forum's embed_unlisted)
 
     def eta_seconds(self, settings: Settings, remaining: list[Post]) -> float:
         rpm = settings.discourse.requests_per_minute if settings.discourse else 60
-        return sum(requests_for(p, settings) for p in remaining) * 60.0 / rpm
+        return sum(requests_for(p, self.read_back) for p in remaining) * 60.0 / rpm
 
 
 def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime | None, mirror: Mirror) -> Report:
@@ -58,6 +60,8 @@ def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime 
     with reader(engine) as conn:
         done = mapping.post_ids(conn, site.name)
     report = Report(listed=len(posts))
+    if posts and len(posts) > len(done):
+        report.read_back = settings.mirror.relist_embedded and mirror.forum_unlists_embedded()
     for p in posts:
         if p.id in done:
             report.already += 1

@@ -14,14 +14,24 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bridge import platforms
-from bridge.clients.discourse import DiscourseClient, User
+import structlog
+
+from bridge.clients.discourse import DiscourseClient, DiscourseError, User
 from bridge.clients.wordpress import WordPressClient
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import PermanentFailure
 
+log = structlog.get_logger(__name__)
+
 #: How long a forum user found by external id is taken as it was (a rename on the forum, or a
 #: new account, is seen after at most this long; the look-up costs a forum request)
 FORUM_USER_TTL = 300.0
+#: How long the forum's `embed_unlisted` is taken as read (an admin who turns it on is followed
+#: within this long; until then a new topic may stay unlisted until its first reply, as Discourse
+#: would leave it anyway). One read of GET /admin/site_settings.json per period and process.
+FORUM_SETTINGS_TTL = 600.0
+#: ... and after a failed read (the forum down, a key that may not read settings): retry sooner.
+FORUM_SETTINGS_RETRY = 60.0
 
 
 class MirrorClients:
@@ -36,6 +46,7 @@ class MirrorClients:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._users: dict[str, tuple[float, User | None]] = {}
+        self._unlists: tuple[float, bool] | None = None
 
     @property
     def forum(self) -> DiscourseClient:
@@ -56,6 +67,29 @@ class MirrorClients:
         with self._lock:
             self._users[external_id] = (now, user)
         return user
+
+    def forum_unlists_embedded(self) -> bool:
+        """Whether the forum leaves a new topic with an embed_url unlisted until its first reply
+        (site setting `embed_unlisted`: lib/post_creator.rb). When it does not, which is how
+        `space-bridge discourse setup` leaves it, a new topic is listed by its create alone and
+        needs no read-back. Unknown (the setting unreadable) counts as yes: one request more per
+        topic, never a discussion left out of the lists."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._unlists
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        try:
+            setting = self.forum.site_settings().get("embed_unlisted")
+        except DiscourseError as exc:
+            log.warning("mirror.settings_unreadable", error=str(exc))
+            unlists, ttl = True, FORUM_SETTINGS_RETRY
+        else:
+            unlists = setting is None or setting.value.strip().lower() != "false"
+            ttl = FORUM_SETTINGS_TTL
+        with self._lock:
+            self._unlists = (now + ttl, unlists)
+        return unlists
 
     def wordpress(self, site: str) -> WordPressClient:
         clients = getattr(self._local, "wp", None)

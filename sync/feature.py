@@ -77,7 +77,7 @@ def backfill(ctx, site_name, since, dry_run, threads):
     remaining = list(report.todo)
 
     def eta_label(_item):
-        return f"ETA {bf.Report().eta_seconds(settings, remaining) / 60:.1f} min (forum budget)"
+        return f"ETA {bf.Report(read_back=report.read_back).eta_seconds(settings, remaining) / 60:.1f} min (forum budget)"
 
     with click.progressbar(length=len(remaining), label="mirroring", show_eta=False, show_pos=True,
                            item_show_func=eta_label) as bar:

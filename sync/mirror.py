@@ -3,12 +3,13 @@
 `mirror.post` (payload ``{"site", "post_id"}``) reads the post from WordPress (the web hook or
 reconcile that queued the job is only a hint) and brings its Discourse topic in step:
 
-* **create** when the post is in one of the site's `statuses` and has no topic: the mapping
-  table is checked first, then the forum by the topic's `external_id` (a worker killed between
-  Discourse's answer and the mapping write, or a restored database, finds the topic again),
-  and only then is a topic created, in the mapped category, with the mapped tags, as the
-  author's forum account if the author logged in through Wikimedia, else the configured user;
-  `embed_url` is the permalink. The mapping row is written right after the forum answers.
+* **create** when the post is in one of the site's `statuses` and has no topic in the mapping
+  table: one `POST /posts.json` carrying title, raw, category, tags, external_id and embed_url
+  (the permalink), as the author's forum account if the author logged in through Wikimedia,
+  else the configured user. The forum is not asked first: when the mapping table is wrong (a
+  worker killed between Discourse's answer and the mapping write, a restored database) the
+  forum refuses the external id and its topic is adopted. The mapping row is written right
+  after the forum answers.
 * **update** title, category, tags and first post when what the post renders to changed
   (a fingerprint of the rendered topic is kept, so the bridge's own meta writes, which bump the
   post's `modified`, never cause a forum edit);
@@ -21,9 +22,10 @@ distinct letters, capitals) is spelled out, a short body gets more text. Each su
 logged, kept in the mapping row's `note` and added to the job's payload as `notes`
 (`space-bridge outbox list --json` shows it).
 
-Discourse's `embed_unlisted` site setting (default true in recent versions) creates a topic
-that has an `embed_url` unlisted until its first reply; with `mirror.relist_embedded` (default)
-the mirror reads the new topic back and lists it.
+Discourse's `embed_unlisted` site setting creates a topic that has an `embed_url` unlisted until
+its first reply; `space-bridge discourse setup` turns it off. With `mirror.relist_embedded`
+(default) the mirror reads the setting (at most every ten minutes: sync/clients.py) and, where it
+is on, reads the new topic back and lists it.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ class Mirror(MirrorClients):
         topic_url = created.topic_url
         row = self._insert(site, post, eid, created.topic_id, topic_url, title,
                            rendered.fingerprint(True), True, "; ".join(notes) or None)
-        if self.settings.mirror.relist_embedded:
+        if self.settings.mirror.relist_embedded and self.forum_unlists_embedded():
             topic = self.forum.get_topic(created.topic_id)
             if topic is not None:
                 topic_url = topic.url

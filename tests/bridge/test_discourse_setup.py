@@ -264,7 +264,8 @@ def forum_settings(**more: SiteSetting) -> dict[str, SiteSetting]:
     found = {"discourse_connect_url": SiteSetting("discourse_connect_url", "https://space.example.org/bridge/sso/discourse"),
              "enable_discourse_connect": SiteSetting("enable_discourse_connect", "true"),
              "unicode_usernames": SiteSetting("unicode_usernames", "true"),
-             "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", "")}
+             "allowed_unicode_username_characters": SiteSetting("allowed_unicode_username_characters", ""),
+             "embed_unlisted": SiteSetting("embed_unlisted", "false")}
     return {**found, **more}
 
 

@@ -137,3 +137,51 @@ def test_an_author_the_forum_does_not_know_posts_as_the_configured_user(tmp_path
     assert [c["username"] for c in forum.created] == ["newsbot", "newsbot"]
     assert forum.lookups == ["102"]  # a blocked member is not even asked about
     assert usernames.stored(engine, "102") == "Known"
+
+
+class ForumWithSettings(Forum):
+    """Also answers GET /admin/site_settings.json (`embed_unlisted`, or an error) and the read-back."""
+
+    def __init__(self, embed_unlisted, **kw):
+        super().__init__(**kw)
+        self.embed_unlisted = embed_unlisted
+        self.settings_reads = 0
+        self.read_back = []
+        self.listed = []
+
+    def site_settings(self):
+        from bridge.clients.discourse import DiscourseAuthError, SiteSetting
+
+        self.settings_reads += 1
+        if self.embed_unlisted is None:
+            raise DiscourseAuthError("this key may not read site settings", status=403)
+        return {"embed_unlisted": SiteSetting("embed_unlisted", "true" if self.embed_unlisted else "false")}
+
+    def get_topic(self, topic_id):
+        self.read_back.append(topic_id)
+        return types.SimpleNamespace(url=f"https://forum.example/t/{topic_id}", visible=False)
+
+    def set_visible(self, topic_id, visible):
+        self.listed.append((topic_id, visible))
+
+
+def relisting_mirror(tmp_path, db_url, engine, forum):
+    settings = unit_settings(tmp_path, db_url, mirror={"username": "newsbot"})  # relist_embedded: default on
+    m = Mirror(settings, engine, forum=forum)
+    m._local.wp = {"news": Blog()}
+    return m, settings.site("news")
+
+
+@pytest.mark.parametrize("embed_unlisted, read_back", [(False, False), (True, True), (None, True)])
+def test_a_new_topic_is_read_back_only_where_the_forum_may_have_left_it_unlisted(tmp_path, db_url, engine,
+                                                                                embed_unlisted, read_back):
+    """embed_unlisted off (as `discourse setup` leaves it): the create alone; on, or unreadable
+    (a key that may not read settings): each new topic read back and listed. The setting is read
+    once for many topics."""
+    forum = ForumWithSettings(embed_unlisted)
+    m, site = relisting_mirror(tmp_path, db_url, engine, forum)
+    for n in (1, 2, 3):
+        m.sync_post(site, n, post(n, f"Launch window number {n} opens for the lunar probe"))
+    assert len(forum.created) == 3 and forum.settings_reads == 1
+    assert forum.read_back == ([41, 42, 43] if read_back else [])
+    assert forum.listed == ([(41, True), (42, True), (43, True)] if read_back else [])

@@ -49,16 +49,23 @@ class DiscourseClient(DiscourseTransport):
                      created_at: datetime | str | None = None) -> Post:
         """Create a topic (its first post) as `username` (default: the API user).
 
-        `category` is an id or a slug. Tags are set with a second request (``PUT /t/-/{id}``,
-        as the API user): the API description's ``POST /posts.json`` takes none. A topic with
-        an `external_id` is safe to retry: if an earlier attempt of this call created it,
-        that topic's first post is returned.
+        `category` is an id or a slug. Posted as the API user, the tags ride in the create
+        (PostsController#create permits ``tags``; TopicCreator#setup_tags applies them): one
+        request. Posted as another user, they are set by a second request as the API user
+        (``PUT /t/-/{id}``): a member who may not tag would have the whole topic refused
+        (lib/topic_creator.rb: ``unable_to_tag``), and only staff may create a tag the forum
+        lacks. A topic with an `external_id` is safe to retry: if an earlier attempt of this
+        call created it, that topic's first post is returned.
         """
         category_id = self._category_id(category)
         if isinstance(created_at, datetime):
             created_at = created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        fields = {k: v for k, v in {"external_id": external_id, "embed_url": embed_url,
-                                     "created_at": created_at}.items() if v is not None}
+        fields: dict[str, Any] = {k: v for k, v in {"external_id": external_id, "embed_url": embed_url,
+                                                     "created_at": created_at}.items() if v is not None}
+        tags = [t for t in tags or () if t]
+        as_api_user = username is None or username.lower() == self.api_username.lower()
+        if tags and as_api_user:
+            fields["tags"] = tags  # sent as tags[] (pydiscourse), an array as Rails reads it
         try:
             with self._options(username=username, retry_unsafe=external_id is not None) as opts:
                 data = self._api.create_post(raw, category_id=category_id, title=title, **fields)
@@ -74,7 +81,7 @@ class DiscourseClient(DiscourseTransport):
             post = first
         else:
             post = Post.from_json(data, self.url)
-        if tags is not None and list(tags):
+        if tags and not as_api_user:
             self.update_topic(post.topic_id, tags=tags)
         return post
 
