@@ -1,0 +1,7 @@
+"""One search for the whole Space: blog posts and forum topics in one index (issue 15).
+
+The pieces, each in its own module: `settings` (the `search:` section), `query` (the member's
+query language, parsed without I/O), `text` (the normalisation both index and query go
+through), `schema` (the documents table), `engines/` (SQLite FTS5 and PostgreSQL full-text, one
+interface), `excerpt` (highlighted excerpts), `web` (/search.json) and `feature` (the plug).
+"""

@@ -1,0 +1,55 @@
+"""The `search:` section of space.yaml, owned by the search feature (sync/search/feature.py).
+
+It validates from nothing, so search is on by default with the three languages the Space is
+written in; an operator adds a language by naming PostgreSQL's text-search configuration for it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from pydantic import Field, field_validator
+
+from bridge.config import Model
+
+# The configurations PostgreSQL 15 ships (`\dF` in psql; "Text Search Configuration" in
+# https://www.postgresql.org/docs/15/textsearch-intro.html#TEXTSEARCH-INTRO-CONFIGURATIONS).
+# SQLite needs none: its unicode61 tokenizer does no stemming.
+POSTGRESQL_CONFIGS = (
+    "simple", "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english", "finnish",
+    "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish", "italian", "lithuanian",
+    "nepali", "norwegian", "portuguese", "romanian", "russian", "serbian", "spanish", "swedish",
+    "tamil", "turkish", "yiddish",
+)
+LANGUAGE_CODE = r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$"
+
+
+class SearchSettings(Model):
+    enabled: bool = Field(True, description="serve /search.json and keep the index")
+    page_size: int = Field(20, ge=1, le=100, description="results per page")
+    max_page: int = Field(500, ge=1, le=10_000, description="deepest page a client may ask for")
+    max_query_length: int = Field(500, ge=10, le=5000, description="characters of a query read; the rest is ignored")
+    #: Language code of a document -> the PostgreSQL text-search configuration that stems it;
+    #: a document in any other language is indexed with `simple` (no stemming, no stop words).
+    languages: dict[str, str] = Field(default_factory=lambda: {"en": "english", "es": "spanish", "ar": "arabic"})
+
+    @field_validator("languages")
+    @classmethod
+    def _known_configs(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, config in value.items():
+            if not re.match(LANGUAGE_CODE, code):
+                raise ValueError(f"languages: '{code}' is not a language code like 'en' or 'pt-br'")
+            if config not in POSTGRESQL_CONFIGS:
+                close = difflib.get_close_matches(config, POSTGRESQL_CONFIGS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(POSTGRESQL_CONFIGS)}"
+                raise ValueError(f"languages.{code}: '{config}' is not a PostgreSQL text-search configuration{hint}")
+        return value
+
+    def config_for(self, language: str | None) -> str:
+        """The text-search configuration a document in `language` is indexed with."""
+        return self.languages.get((language or "").lower(), "simple")
+
+    def configs(self) -> list[str]:
+        """Every configuration a document may be indexed with, in a fixed order."""
+        return sorted(set(self.languages.values()) | {"simple"})
