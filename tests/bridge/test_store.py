@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bridge import store
+from sync.search import schema as search_schema  # declares search_documents on the shared metadata
 
 
 def test_migrations_create_exactly_the_declared_schema(db_url):
@@ -15,7 +16,10 @@ def test_migrations_create_exactly_the_declared_schema(db_url):
     store.upgrade(engine)
     assert store.current_revision(engine) == store.head_revision(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), store.metadata)
+        # the full-text structures migration 0007 makes with each database's own DDL are not declared
+        skip_fulltext = {"include_name": lambda name, kind, _parent: kind != "table"
+                         or not search_schema.is_fulltext_table(name)}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=skip_fulltext), store.metadata)
     assert diff == []
     store.upgrade(engine)  # a second run is a no-op
     engine.dispose()

@@ -1,0 +1,155 @@
+"""The search engines, each test on SQLite (FTS5) and on PostgreSQL (tsvector): what a member
+searching the Space would notice — what is found, in which order, what is left out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sync.search.engines import Document, for_database
+from sync.search.query import parse
+from sync.search.settings import SearchSettings
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def doc(remote_id, title, body="", **fields) -> Document:
+    values = {"source": "blog", "site": "blog", "url": f"https://blog.example/{remote_id}",
+              "created_at": NOW - dt.timedelta(days=10), "author": "Alice", "language": "en"}
+    values.update(fields)
+    return Document(remote_id=str(remote_id), title=title, body=body, **values)
+
+
+@pytest.fixture
+def search(engine):
+    return for_database(engine, SearchSettings(page_size=5))
+
+
+def ids(page) -> list[str]:
+    return [r.remote_id for r in page.results]
+
+
+def find(search, q, page=1, **fields):
+    return ids(search.search(parse(q, **fields), page))
+
+
+def test_a_title_match_ranks_above_a_body_match(search):
+    search.index(doc(1, "Weekly notes", "We talked about the volcano at length, the volcano again."))
+    search.index(doc(2, "Volcano field trip", "Notes from the trip."))
+    assert find(search, "volcano") == ["2", "1"]
+
+
+def test_a_newer_document_ranks_first_between_equal_matches(search):
+    search.index(doc(1, "Glacier walk", "", created_at=NOW - dt.timedelta(days=400)))
+    search.index(doc(2, "Glacier walk", "", created_at=NOW - dt.timedelta(days=1)))
+    assert find(search, "glacier") == ["2", "1"]
+
+
+def test_words_phrases_and_exclusions(search):
+    search.index(doc(1, "Red apple pie", "baked with love"))
+    search.index(doc(2, "Pie chart of apple sales", "red numbers"))
+    search.index(doc(3, "Apple orchard", "sweet pie here, not the chart"))
+    assert set(find(search, "apple pie")) == {"1", "2", "3"}
+    assert find(search, '"apple pie"') == ["1"]
+    assert set(find(search, "apple -chart")) == {"1"}
+    assert set(find(search, 'apple -"sweet pie"')) == {"1", "2"}
+
+
+def test_each_filter(search):
+    search.index(doc(1, "Meetup report", "", tags=("Events", "Berlin"), category="Community News",
+                     author="Ada Lovelace", language="en", created_at=dt.datetime(2026, 3, 5)))
+    search.index(doc(2, "Meetup planning", "", source="forum", site="forum", tags=("events",),
+                     category="Planning", author="bob", language="es", created_at=dt.datetime(2026, 6, 1)))
+    assert find(search, "meetup tags:berlin") == ["1"]
+    assert set(find(search, "meetup tags:events")) == {"1", "2"}
+    assert find(search, "meetup tags:events+berlin") == ["1"]
+    assert set(find(search, "meetup tags:berlin,planning-only")) == {"1"}
+    assert find(search, "meetup #community-news") == ["1"]
+    assert find(search, "meetup #planning") == ["2"]
+    assert find(search, "meetup @ada_lovelace") == ["1"]
+    assert find(search, "meetup @BOB") == ["2"]
+    assert find(search, "meetup after:2026-04-01") == ["2"]
+    assert find(search, "meetup before:2026-04-01") == ["1"]
+    assert find(search, "meetup in:forum") == ["2"]
+    assert find(search, "meetup in:blog") == ["1"]
+    assert find(search, "meetup lang:es") == ["2"]
+    # the same filters as form fields, and a filter alone with no words
+    assert find(search, "meetup", tags="berlin") == ["1"]
+    assert find(search, "", in_="forum") == ["2"]
+    assert find(search, "", category="Community News", author="ada lovelace") == ["1"]
+
+
+def test_each_order_and_stable_paging(search):
+    for i in range(12):
+        search.index(doc(i, f"Garden diary {i}", "garden", views=(i * 7) % 5, created_at=NOW - dt.timedelta(days=i)))
+    latest = find(search, "garden order:latest") + find(search, "garden order:latest", page=2) \
+        + find(search, "garden order:latest", page=3)
+    assert latest == [str(i) for i in range(12)]
+    by_views = [search.search(parse("garden order:views"), p) for p in (1, 2, 3)]
+    views = [r.views for page in by_views for r in page.results]
+    assert views == sorted(views, reverse=True) and len(views) == 12
+    relevance = [find(search, "garden", page=p) for p in (1, 2, 3)]
+    assert sorted(sum(relevance, [])) == sorted(str(i) for i in range(12))  # every one once
+    assert relevance == [find(search, "garden", page=p) for p in (1, 2, 3)]  # the same again
+    page = search.search(parse("garden"), 3)
+    assert page.total == 12 and page.pages == 3 and len(page.results) == 2
+
+
+def test_only_visible_documents_are_found(search):
+    search.index(doc(1, "Secret draft", "hidden", visible=False))
+    search.index(doc(2, "Public secret", "shown"))
+    assert find(search, "secret") == ["2"]
+
+
+def test_arabic_matches_with_and_without_diacritics(search):
+    search.index(doc(1, "كَتَبَ الطالبُ الدرسَ", "نصّ عربيّ مُشكَّل", language="ar"))
+    search.index(doc(2, "موضوع آخر", "كـتـب بالتطويل", language="ar"))
+    assert set(find(search, "كتب")) == {"1", "2"}
+    assert set(find(search, "كَتَبَ")) == {"1", "2"}
+    excerpt = search.search(parse("مشكل"), 1).results[0].excerpt
+    assert "<mark>مُشكَّل</mark>" in excerpt
+
+
+def test_a_chinese_substring_matches(search):
+    search.index(doc(1, "我们是中国人", "今天天气很好", language="zh"))
+    search.index(doc(2, "日本語の記事", "東京で会いましょう", language="ja"))
+    assert find(search, "中国") == ["1"]
+    assert find(search, "中国人") == ["1"]
+    assert find(search, "天气很好") == ["1"]
+    assert find(search, "東京") == ["2"]
+    assert find(search, "中国 -天气") == []
+    assert search.search(parse("中国"), 1).results[0].title_html == "我们是<mark>中国</mark>人"
+    assert "<mark>天气</mark>" in search.search(parse("天气"), 1).results[0].excerpt
+
+
+def test_removal(search):
+    search.index(doc(1, "Harbour lights", "boats"))
+    assert search.remove("blog", "blog", "1") is True
+    assert find(search, "harbour") == []
+    assert search.remove("blog", "blog", "1") is False
+
+
+def test_an_edit_replaces_the_old_words(search):
+    search.index(doc(1, "Old title", "pineapple"))
+    search.index(doc(1, "New title", "mango", views=3))
+    assert find(search, "pineapple") == []
+    assert find(search, "mango") == ["1"]
+    page = search.search(parse("mango"), 1)
+    assert page.total == 1 and page.results[0].title == "New title" and page.results[0].views == 3
+
+
+def test_the_excerpt_marks_the_words_in_the_original_text(search):
+    search.index(doc(1, "Café notes", "Long text " * 40 + "we met at the <Café> by the river " + "more " * 40))
+    result = search.search(parse("cafe river"), 1).results[0]
+    assert "<mark>Café</mark>" in result.excerpt and "<mark>river</mark>" in result.excerpt
+    assert "&lt;" in result.excerpt and result.excerpt.startswith("…")
+
+
+def test_fts_syntax_in_the_query_is_only_text(search):
+    search.index(doc(1, "NEAR AND OR NOT", "title:body ^start * quoted \"x\""))
+    for q in ['NEAR(a b)', 'title:body', '^start', '*', 'a AND', '"', '""', "'", "(", ")", "-", "--x", "\\",
+              "OR", "NOT", 'x"y', "%", "_", "a:b:c", "\x00", "ـ", "ً"]:
+        search.search(parse(q), 1)  # no error on either database
+    assert find(search, "near") == ["1"]
+    assert find(search, "title:body") == ["1"]
