@@ -22,6 +22,7 @@ from sync.search.text import has_word
 ORDERS = ("relevance", "latest", "views")
 SOURCES = ("blog", "forum")
 FILTERS = ("tags", "tag", "category", "author", "after", "before", "in", "lang", "order")
+MAX_TAGS = 10
 MAX_TERMS = 32  # more terms than this only slow the engine down; the rest is ignored (with a hint)
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 _KEY = re.compile(r"^([A-Za-z]+):(.*)$", re.S)
@@ -108,6 +109,9 @@ class _Builder:
             all_tags = "+" in value and "," not in value
             found = [key(t) for t in re.split(r"[,+]", value) if key(t)]
             self.tags.extend(t for t in found if t not in self.tags)
+            if len(self.tags) > MAX_TAGS:
+                self.hint("too-many-tags", f"only the first {MAX_TAGS} tags were searched")
+                del self.tags[MAX_TAGS:]
             self.values["all_tags"] = all_tags
         elif name == "category":
             self.values["category"] = key(value.lstrip("#")) or None

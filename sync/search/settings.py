@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from bridge.config import Model
 
@@ -25,6 +26,20 @@ POSTGRESQL_CONFIGS = (
 LANGUAGE_CODE = r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$"
 
 
+def _language_code(code: str) -> str:
+    if not re.match(LANGUAGE_CODE, code):
+        raise ValueError(f"'{code}' is not a language code like 'en' or 'pt-br'")
+    return code
+
+
+def _config(name: str) -> str:
+    if name not in POSTGRESQL_CONFIGS:
+        close = difflib.get_close_matches(name, POSTGRESQL_CONFIGS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(POSTGRESQL_CONFIGS)}"
+        raise ValueError(f"'{name}' is not a PostgreSQL text-search configuration{hint}")
+    return name
+
+
 class SearchSettings(Model):
     enabled: bool = Field(True, description="serve /search.json and keep the index")
     page_size: int = Field(20, ge=1, le=100, description="results per page")
@@ -32,19 +47,9 @@ class SearchSettings(Model):
     max_query_length: int = Field(500, ge=10, le=5000, description="characters of a query read; the rest is ignored")
     #: Language code of a document -> the PostgreSQL text-search configuration that stems it;
     #: a document in any other language is indexed with `simple` (no stemming, no stop words).
-    languages: dict[str, str] = Field(default_factory=lambda: {"en": "english", "es": "spanish", "ar": "arabic"})
-
-    @field_validator("languages")
-    @classmethod
-    def _known_configs(cls, value: dict[str, str]) -> dict[str, str]:
-        for code, config in value.items():
-            if not re.match(LANGUAGE_CODE, code):
-                raise ValueError(f"languages: '{code}' is not a language code like 'en' or 'pt-br'")
-            if config not in POSTGRESQL_CONFIGS:
-                close = difflib.get_close_matches(config, POSTGRESQL_CONFIGS, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(POSTGRESQL_CONFIGS)}"
-                raise ValueError(f"languages.{code}: '{config}' is not a PostgreSQL text-search configuration{hint}")
-        return value
+    #: (An error in a value is reported at search.languages.<code>.)
+    languages: dict[Annotated[str, AfterValidator(_language_code)], Annotated[str, AfterValidator(_config)]] = Field(
+        default_factory=lambda: {"en": "english", "es": "spanish", "ar": "arabic"})
 
     def config_for(self, language: str | None) -> str:
         """The text-search configuration a document in `language` is indexed with."""
