@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from sync.search.text import has_word
@@ -59,7 +60,9 @@ class Query:
 
 
 def key(value: str) -> str:
-    """How categories, tags and authors are compared: folded case, runs of spaces, '_' and '-' as one '-'."""
+    """How categories, tags and authors are compared: folded case, runs of spaces, '_' and '-' as
+    one '-', no control characters or lone surrogates (neither database driver takes them)."""
+    value = "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cs"))
     return re.sub(r"[\s_-]+", "-", value.strip().casefold()).strip("-")
 
 

@@ -60,6 +60,12 @@ def normalise_mapped(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+def clean(text: str) -> str:
+    """`text` as stored: without NUL, which PostgreSQL refuses in text, and without lone surrogates,
+    which no driver can encode."""
+    return "".join(c for c in text if c != "\x00" and unicodedata.category(c) != "Cs")
+
+
 def is_unspaced(char: str) -> bool:
     code = ord(char)
     return any(lo <= code <= hi for lo, hi in _UNSPACED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ from sync.search.excerpt import excerpt
 from sync.search.query import Hint, Query
 from sync.search.schema import documents
 from sync.search.settings import SearchSettings
-from sync.search.text import has_word, normalise
+from sync.search.text import clean, has_word, normalise
 
 # A mild recency boost: a new document's score is multiplied by 1.5, a month-old one's by 1.25,
 # a year-old one's by about 1.04; relevance still decides between a good and a poor match.
@@ -46,6 +46,9 @@ class Document:
     views: int = 0
     replies: int = 0
     visible: bool = True
+
+
+_TEXT = ("source", "site", "remote_id", "url", "title", "body", "author", "language", "category")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class BaseEngine:
     def index(self, doc: Document) -> None:
         """Add `doc` or replace what the index held for it (its old words leave with it)."""
         now = store.utcnow()
+        doc = replace(doc, **{name: clean(getattr(doc, name)) for name in _TEXT if getattr(doc, name) is not None},
+                      tags=tuple(clean(t) for t in doc.tags))
         row = {
             "url": doc.url, "title": doc.title, "body": doc.body, "author": doc.author,
             "author_key": query_language.key(doc.author) if doc.author else None,

@@ -153,3 +153,9 @@ def test_fts_syntax_in_the_query_is_only_text(search):
         search.search(parse(q), 1)  # no error on either database
     assert find(search, "near") == ["1"]
     assert find(search, "title:body") == ["1"]
+
+
+def test_a_document_with_nul_or_a_lone_surrogate_is_indexed_without_them(search):
+    search.index(doc(1, "Broken\x00 export", "text \ud800 from\x00 a bad feed", author="Eve\x00", tags=("a\x00b",)))
+    result = search.search(parse("export from tags:ab"), 1).results[0]
+    assert result.title == "Broken export" and result.author == "Eve" and result.tags == ("ab",)

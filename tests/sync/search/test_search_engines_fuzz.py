@@ -33,12 +33,16 @@ def search(engine):
     return search
 
 
-@given(q=queries, page=st.integers(min_value=1, max_value=3))
+fields = st.dictionaries(st.sampled_from(["tags", "category", "author", "after", "before", "in_", "lang", "order"]),
+                         st.text(st.characters(), max_size=12))
+
+
+@given(q=queries, page=st.integers(min_value=1, max_value=3), fields=fields)
 @settings(max_examples=150, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@example(q='"NEAR(a b)" -"" -* ^title:x', page=1)
-@example(q="\x00 \ud7ff ً ـ - -ً", page=1)
-@example(q="中 国 -中 ab中", page=1)
-def test_the_engine_never_errors(search, q, page):
-    result = search.search(parse(q), page)
+@example(q='"NEAR(a b)" -"" -* ^title:x', page=1, fields={})
+@example(q="\x00 \ud800 ً ـ - -ً", page=1, fields={"category": "a\x00b", "author": "\udfff", "tags": "\x00,\ud800"})
+@example(q="中 国 -中 ab中", page=1, fields={"after": "2026-01-01", "before": "0001-01-01"})
+def test_the_engine_never_errors(search, q, page, fields):
+    result = search.search(parse(q, **fields), page)
     assert result.total >= len(result.results)

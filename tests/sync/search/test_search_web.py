@@ -66,6 +66,7 @@ def test_an_impossible_page_is_a_clear_400(client, page):
 @settings(max_examples=120, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example({"q": '"', "page": "2"})
+@example({"category": "\x00", "author": "a\x00", "tags": "\x00,b", "lang": "\x00"})
 @example({"q": "\x00", "tags": ",,,", "after": "2026-02-30", "in": "wiki", "order": "views"})
 @example({"q": "中国 -\"", "lang": "zh-hant-tw-x", "category": "#", "author": "@"})
 def test_any_parameters_give_200_or_400_never_5xx(client, params):
