@@ -129,14 +129,25 @@ class BaseEngine:
             "created_at": doc.created_at, "updated_at": doc.updated_at or doc.created_at,
             "views": doc.views, "replies": doc.replies, "visible": doc.visible, "indexed_at": now,
         }
-        with self.engine.begin() as conn:
-            doc_id = self._id(conn, doc.source, doc.site, doc.remote_id)
-            if doc_id is None:
-                doc_id = conn.execute(documents.insert().values(
-                    source=doc.source, site=doc.site, remote_id=doc.remote_id, **row)).inserted_primary_key[0]
-            else:
-                conn.execute(documents.update().where(documents.c.id == doc_id).values(**row))
-            self._write(conn, doc_id, normalise(doc.title), normalise(doc.body), doc)
+        if doc.source not in query_language.SOURCES:
+            raise ValueError(f"a document's source is one of {', '.join(query_language.SOURCES)}, not {doc.source!r}")
+        for attempt in (1, 2):
+            try:
+                with self.engine.begin() as conn:
+                    doc_id = self._id(conn, doc.source, doc.site, doc.remote_id)
+                    if doc_id is None:
+                        doc_id = conn.execute(documents.insert().values(
+                            source=doc.source, site=doc.site, remote_id=doc.remote_id, **row)).inserted_primary_key[0]
+                    else:
+                        conn.execute(documents.update().where(documents.c.id == doc_id).values(**row))
+                    self._write(conn, doc_id, normalise(doc.title), normalise(doc.body), doc)
+                return
+            except sa.exc.IntegrityError:
+                # On PostgreSQL two jobs may index one new document at once: the second insert
+                # waits for the first and then breaks the unique key; the row is there now, so
+                # the second try updates it. (SQLite's BEGIN IMMEDIATE lets no two writers meet.)
+                if attempt == 2:
+                    raise
 
     def remove(self, source: str, site: str, remote_id: str) -> bool:
         """Take a document out of the index; False if it was not there."""

@@ -159,3 +159,27 @@ def test_a_document_with_nul_or_a_lone_surrogate_is_indexed_without_them(search)
     search.index(doc(1, "Broken\x00 export", "text \ud800 from\x00 a bad feed", author="Eve\x00", tags=("a\x00b",)))
     result = search.search(parse("export from tags:ab"), 1).results[0]
     assert result.title == "Broken export" and result.author == "Eve" and result.tags == ("ab",)
+
+
+def test_the_same_new_document_indexed_by_two_jobs_at_once_is_one_document(engine):
+    import threading
+
+    searches = [for_database(engine), for_database(engine)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(search, title):
+        barrier.wait()
+        try:
+            search.index(doc(7, title, "lighthouse"))
+        except Exception as exc:  # noqa: BLE001 - the test reports any
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s, t)) for s, t in zip(searches, ("First", "Second"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    page = searches[0].search(parse("lighthouse"), 1)
+    assert page.total == 1 and page.results[0].title in ("First", "Second")
