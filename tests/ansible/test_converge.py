@@ -1,11 +1,15 @@
 """The playbook applied for real: ansible/site.yml converges a fresh Debian 12 host (a debootstrap
 root, see debian_root.py for why) with MariaDB, WordPress, the bridge and the staging wiki; the
 blog, the bridge and the wiki then answer through nginx over TLS, and a second run changes nothing.
+The forum's role runs too, against the launcher double (launcher_double/: stand-ins for
+discourse_docker's launcher and Docker), with `space-bridge discourse setup` talking to the
+Discourse double.
 """
 from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -25,6 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.ansible import debian_root
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
+from doubles.discourse import DiscourseDouble  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -46,7 +53,10 @@ def _inventory_vars() -> dict:
 
 VARS = _inventory_vars()
 HTTPS_PORT = int(VARS["space_https_port"])
-PORTS = (int(VARS["space_http_port"]), HTTPS_PORT, int(VARS["bridge_listen"].rsplit(":", 1)[1]))
+PORTS = (int(VARS["space_http_port"]), HTTPS_PORT, int(VARS["bridge_listen"].rsplit(":", 1)[1]),
+         int(VARS["discourse_http_port"]))
+LAUNCHER_DOUBLE = ROOT / "tests" / "ansible" / "launcher_double"
+LAUNCHER_STATE = Path("var/lib/launcher-double")  # inside the root
 SECRETS = {k: v for k, v in VARS.items() if k.startswith("vault_")}
 
 
@@ -61,8 +71,9 @@ def _port_taken(port: int) -> bool:
 
 
 def _playbook(env: dict, log: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    # -v: no secret may show even in the verbose output (no_log hides a task's results there too)
     result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(ROOT / "ansible" / "site.yml")],
+        [str(BIN / "ansible-playbook"), "-v", "-i", str(INVENTORY), str(ROOT / "ansible" / "site.yml")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
     log.write_text(result.stdout + result.stderr)
     recap = re.search(rf"^{re.escape(HOST)}\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
@@ -98,6 +109,31 @@ def _self_signed(directory: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
+def _install_launcher_double(root: Path) -> None:
+    """What the forum's role finds on the converge host instead of Docker and discourse_docker: the
+    stand-in `docker` on the PATH, and a git repository whose `launcher` is the stand-in."""
+    shutil.copy(LAUNCHER_DOUBLE / "standin.py", root / "usr/local/bin/docker")
+    repo = root / "srv/discourse_docker-stand-in"
+    (repo / "containers").mkdir(parents=True)
+    (repo / "containers/.gitkeep").touch()
+    shutil.copy(LAUNCHER_DOUBLE / "standin.py", repo / "launcher")
+    shutil.copy(LAUNCHER_DOUBLE / "README.md", repo / "README.md")
+    (repo / ".gitignore").write_text("containers/*\nshared/*\n")  # as discourse_docker's
+    git = ["git", "-C", str(repo), "-c", "user.name=converge", "-c", "user.email=converge@space.test"]
+    for args in (["init", "-q"], ["add", "-A"], ["add", "-f", "containers/.gitkeep"],
+                 ["commit", "-q", "-m", "launcher double"], ["tag", "stand-in"]):
+        subprocess.run(git + args, check=True, capture_output=True)
+
+
+def launcher_state(root: Path) -> dict:
+    return json.loads((root / LAUNCHER_STATE / "state.json").read_text())
+
+
+def status_requests(root: Path) -> int:
+    path = root / LAUNCHER_STATE / "status.json"
+    return json.loads(path.read_text())["requests"] if path.exists() else 0
+
+
 def _build_wheel(source: Path, dist: Path) -> Path:
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(source)],
                            capture_output=True, text=True)
@@ -117,6 +153,12 @@ def converged(tmp_path_factory):
     _self_signed(tls)
 
     root = debian_root.up(Path("/var/tmp") / f"space-converge-{os.getpid()}")
+    _install_launcher_double(root)
+    # The forum the bridge's `discourse setup` talks to: the Discourse double, whose API key is the
+    # vault's (the launcher double only records that the role installed it). The bridge's name has
+    # no public address here: allowed as Discourse's allowed_internal_hosts would allow it.
+    forum = DiscourseDouble(api_key=VARS["vault_discourse_api_key"], config={
+        "allowed_internal_hosts": [BRIDGE, "127.0.0.1", "localhost", "::1"]}).start()
     # The controller's pip settings must not reach the host (the chroot connection passes the
     # environment through; a remote host would not see them).
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
@@ -128,13 +170,17 @@ def converged(tmp_path_factory):
         "ANSIBLE_HOME": str(work / "ansible-home"),
         "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"),
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "SPACE_CONVERGE_DISCOURSE_URL": forum.url,
     })
     try:
         first = _playbook(env, ARTIFACTS / "ansible-converge-1.log")
+        after_first = {"launcher": launcher_state(root) if (root / LAUNCHER_STATE).exists() else None,
+                       "status_requests": status_requests(root)}
         second = _playbook(env, ARTIFACTS / "ansible-converge-2.log") if first[1].get("failed") == 0 else None
         yield {"root": root, "first": first, "second": second, "ca": tls / "fullchain.pem", "env": env,
-               "work": work, "wheel": wheel}
+               "work": work, "wheel": wheel, "forum": forum, "after_first": after_first, "outputs": []}
     finally:
+        forum.stop()
         debian_root.down(root)
 
 
@@ -254,10 +300,95 @@ def test_staging_wiki_answers_its_api(converged):
     assert json.loads(response.data)["query"]["general"]["sitename"] == "Space staging wiki"
 
 
+def test_the_forum_is_built_once_its_api_key_installed_and_set_up_after_it_answers(converged):
+    """First run: one rebuild, the vault's API key installed (as its SHA-256 only), /srv/status
+    asked until it said ok, then `space-bridge discourse setup` configured the forum."""
+    state = converged["after_first"]["launcher"]
+    assert state is not None, "the discourse role never ran the launcher"
+    launcher_calls = [c["args"] for c in state["calls"] if c["tool"] == "launcher"]
+    assert launcher_calls == [["rebuild", "app"]]
+    assert state["containers"]["app"]["state"] == "running"
+    key = VARS["vault_discourse_api_key"]
+    assert state["api_key_hashes"] == [hashlib.sha256(key.encode()).hexdigest()]
+    assert key not in json.dumps(state)  # the double keeps what Discourse keeps, no more
+    # the double's /srv/status answers 502 twice (booting) before ok: the role waited
+    assert converged["after_first"]["status_requests"] >= 3
+    forum = converged["forum"]
+    hooks = forum.request("GET", "/admin/api/web_hooks.json").json()["web_hooks"]
+    assert any(h["payload_url"] == f"https://{BRIDGE}:{HTTPS_PORT}/webhooks/discourse" for h in hooks), hooks
+    slugs = {c["slug"] for c in forum.request("GET", "/categories.json").json()["category_list"]["categories"]}
+    assert {c["slug"] for c in VARS["space_discourse_categories"]} <= slugs
+
+
+def test_the_second_run_leaves_the_forum_alone(converged):
+    assert converged["second"] is not None, "the first run failed"
+    state = launcher_state(converged["root"])
+    assert [c["args"] for c in state["calls"] if c["tool"] == "launcher"] == [["rebuild", "app"]]
+    assert len(state["api_key_hashes"]) == 1
+
+
+def test_a_failed_bootstrap_is_retried_by_the_next_run(converged):
+    """The container is missing (a first bootstrap that failed) and the next bootstrap fails too:
+    the run fails saying where the launcher's output is; the run after it rebuilds, with app.yml
+    unchanged all along."""
+    assert converged["second"] is not None, "the first run failed"
+    root = converged["root"]
+    state = launcher_state(root)
+    state["fail_bootstraps"] = 1
+    state["containers"].pop("app")
+    (root / LAUNCHER_STATE / "state.json").write_text(json.dumps(state))
+
+    failed, counts = _playbook(converged["env"], ARTIFACTS / "ansible-converge-bootstrap-failed.log")
+    converged["outputs"].append(failed)
+    assert counts.get("failed") == 1, failed.stdout[-4000:]
+    assert "launcher rebuild app failed" in failed.stdout and "/var/discourse/launcher-app.log" in failed.stdout
+    assert "app" not in launcher_state(root)["containers"]
+
+    retried, counts = _playbook(converged["env"], ARTIFACTS / "ansible-converge-bootstrap-retried.log")
+    converged["outputs"].append(retried)
+    assert counts.get("failed") == 0, retried.stdout[-6000:]
+    assert any("Rebuild the container" in task for task in _changed_tasks(retried.stdout))
+    state = launcher_state(root)
+    assert state["containers"]["app"]["state"] == "running"
+    assert [c["args"] for c in state["calls"] if c["tool"] == "launcher"] == [["rebuild", "app"]] * 3
+    assert len(state["api_key_hashes"]) == 1  # already there: not installed twice
+
+
+def test_the_launcher_log_keeps_the_secrets_the_output_does_not_show(converged):
+    """The launcher's own `set -x` output goes to a root-only file, not to Ansible's output."""
+    log = converged["root"] / "var/discourse/launcher-app.log"
+    assert log.stat().st_mode & 0o077 == 0
+    assert VARS["vault_smtp_password"] in log.read_text()
+
+
+def test_reloading_the_firewall_keeps_dockers_chains(converged, tmp_path):
+    """The common role's nftables.conf, loaded twice in a network namespace of its own (the
+    converge host's network is the machine's) next to Docker's iptables-nft tables."""
+    root = converged["root"]
+    rules = root / "tmp/space-nftables.conf"
+    render = subprocess.run(
+        [str(BIN / "ansible"), HOST, "-i", str(INVENTORY), "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+         "-e", "ansible_connection=local", "-e", "space_firewall_enabled=true", "-m", "ansible.builtin.template",
+         "-a", f"src={ROOT / 'ansible/roles/common/templates/nftables.conf.j2'} dest={rules}"],
+        env=converged["env"], capture_output=True, text=True, timeout=300)
+    assert render.returncode == 0, render.stdout + render.stderr
+    script = ("set -e; nft add table ip nat; nft add chain ip nat DOCKER; nft add table ip filter; "
+              "nft add chain ip filter DOCKER; nft add chain ip filter DOCKER-USER; "
+              "nft -f /tmp/space-nftables.conf; nft -f /tmp/space-nftables.conf; nft list ruleset")
+    listed = subprocess.run(["unshare", "--net", "chroot", str(root), "/bin/sh", "-c", script],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    for chain in ("table ip nat", "table ip filter", "chain DOCKER {", "chain DOCKER-USER {"):
+        assert chain in listed.stdout, chain
+    assert listed.stdout.count("table inet space {") == 1
+
+
 def test_no_secret_reaches_the_playbook_output(converged):
     output = converged["first"][0].stdout + converged["first"][0].stderr
     if converged["second"]:
         output += converged["second"][0].stdout
+    for result in converged["outputs"]:  # the runs of later tests (a failed rebuild among them)
+        output += result.stdout + result.stderr
     leaked = [name for name, value in SECRETS.items() if value and str(value) in output]
     assert not leaked, f"secrets in the Ansible output: {leaked}"
 
@@ -280,7 +411,8 @@ def test_the_bridge_logs_in_to_the_blog_with_what_ansible_gave_it(converged):
     out = result.stdout + result.stderr
     site = VARS["space_wordpress_site_name"]
     assert f"ok   wordpress:{site}: https://{HOST}:{HTTPS_PORT} via rest as" in result.stdout, out
-    assert "FAIL discourse" in result.stdout, out  # no forum here: the check must say so, not pass
+    # the forum is the Discourse double here, with the key the discourse role installed
+    assert f"ok   discourse: {converged['forum'].url}" in result.stdout, out
 
 
 
