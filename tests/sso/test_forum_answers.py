@@ -74,9 +74,25 @@ def test_an_already_suspended_member_is_done_and_still_logged_out(engine):
 
 
 @responses.activate
-def test_a_suspension_the_forum_refuses_otherwise_still_fails(engine):
+def test_a_suspension_the_forum_refuses_for_staff_still_ends_the_sessions_and_fails_for_good(engine):
+    """Discourse suspends no moderator or admin (Guardian#can_suspend?: 403): the member is logged
+    out all the same and the job fails for good, saying why."""
     responses.get(f"{FORUM}/u/by-external/7.json", json={"user": USER})
     responses.put(f"{FORUM}/admin/users/3/suspend.json", status=403, json={"errors": ["You are not permitted"]})
+    log_out = responses.post(f"{FORUM}/admin/users/3/log_out.json", json={"success": "OK"})
+    from bridge.outbox import PermanentFailure
+
+    outbox, job = queued_job(engine, forum_consumer.SUSPEND_DISCOURSE, {"sub": "7"})
+    with pytest.raises(PermanentFailure, match="refused to suspend"):
+        forum_consumer.suspend_discourse_handler(settings_for(), client)(job)
+    assert log_out.call_count == 1
+
+
+@responses.activate
+def test_a_suspension_the_forum_refuses_otherwise_still_fails(engine):
+    responses.get(f"{FORUM}/u/by-external/7.json", json={"user": USER})
+    responses.put(f"{FORUM}/admin/users/3/suspend.json", status=400,
+                  json={"failed": "FAILED", "errors": ["Reason is too long (maximum is 300 characters)"]})
     from bridge.outbox import PermanentFailure
 
     outbox, job = queued_job(engine, forum_consumer.SUSPEND_DISCOURSE, {"sub": "7"})
