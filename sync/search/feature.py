@@ -1,7 +1,7 @@
 """The search feature: one search over the blogs and the forum (issue 15).
 
-Found by the shell through the `space_bridge.features` entry point (pyproject.toml); on unless
-`search: enabled: false`. This slice serves /search.json over the index; feeding the index
+Found by the shell through the `space_bridge.features` entry point (pyproject.toml); off unless
+`search: enabled: true` (sync/search/settings.py says why). This slice serves /search.json over the index; feeding the index
 from the mirror and the forum's web hooks, the /search page and the reindex command come next.
 """
 

@@ -1,7 +1,9 @@
 """The `search:` section of space.yaml, owned by the search feature (sync/search/feature.py).
 
-It validates from nothing, so search is on by default with the three languages the Space is
-written in; an operator adds a language by naming PostgreSQL's text-search configuration for it.
+It validates from nothing, with the three languages the Space is written in; an operator adds a
+language by naming PostgreSQL's text-search configuration for it. Search is off until asked for
+(`search: enabled: true`): until the mirror and the forum's web hooks feed the index (a later
+slice of issue 15), /search.json would answer every member "nothing found".
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _config(name: str) -> str:
 
 
 class SearchSettings(Model):
-    enabled: bool = Field(True, description="serve /search.json and keep the index")
+    enabled: bool = Field(False, description="serve /search.json and keep the index")
     page_size: int = Field(20, ge=1, le=100, description="results per page")
     max_page: int = Field(500, ge=1, le=10_000, description="deepest page a client may ask for")
     max_query_length: int = Field(500, ge=10, le=5000, description="characters of a query read; the rest is ignored")

@@ -18,6 +18,7 @@ PARAMS = ("q", "tags", "category", "author", "after", "before", "in", "lang", "o
 
 @pytest.fixture
 def client(settings_file, engine):
+    settings_file.write_text(settings_file.read_text() + "search:\n  enabled: true\n")
     settings = config.load(settings_file)
     search = for_database(engine, settings.search)
     for i in range(25):
@@ -73,3 +74,9 @@ def test_any_parameters_give_200_or_400_never_5xx(client, params):
     resp = client.get("/search.json", query_string=params)
     assert resp.status_code in (200, 400), resp.data[:500]
     assert resp.is_json
+
+
+def test_without_search_enabled_there_is_no_search_endpoint(settings_file, engine):
+    """Off by default: until the index is fed, members would be told nothing exists."""
+    app = create_app(config.load(settings_file), engine).test_client()
+    assert app.get("/search.json?q=honey").status_code == 404
