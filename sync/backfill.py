@@ -32,10 +32,10 @@ log = structlog.get_logger(__name__)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def requests_for(post: Post, read_back: bool) -> int:
+def requests_per_topic(read_back: bool) -> int:
     """Discourse requests one new topic costs: its create (tags, category and external id ride
     along), and the read-back where the forum leaves embedded topics unlisted (sync/mirror.py)."""
-    return 1 + (1 if read_back else 0)
+    return 2 if read_back else 1
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Report:
 
     def eta_seconds(self, settings: Settings, remaining: list[Post]) -> float:
         rpm = settings.discourse.requests_per_minute if settings.discourse else 60
-        return sum(requests_for(p, self.read_back) for p in remaining) * 60.0 / rpm
+        return len(remaining) * requests_per_topic(self.read_back) * 60.0 / rpm
 
 
 def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime | None, mirror: Mirror) -> Report:
@@ -60,13 +60,13 @@ def plan(settings: Settings, engine: Engine, site_name: str, since: dt.datetime 
     with reader(engine) as conn:
         done = mapping.post_ids(conn, site.name)
     report = Report(listed=len(posts))
-    if posts and len(posts) > len(done):
-        report.read_back = settings.mirror.relist_embedded and mirror.forum_unlists_embedded()
     for p in posts:
         if p.id in done:
             report.already += 1
         else:
             report.todo.append(p)
+    if report.todo:  # the forum's setting is asked only when there is something to create
+        report.read_back = settings.mirror.relist_embedded and mirror.forum_unlists_embedded()
     return report
 
 
