@@ -38,12 +38,10 @@ import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +50,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "sync"))
 
 from doubles.discourse import DiscourseDouble  # noqa: E402
-from mirror_harness import MirrorEnv, ensure_categories, write_wp_constants  # noqa: E402
+from mirror_harness import ForumRequests, MirrorEnv, ensure_categories, write_wp_constants  # noqa: E402
 
 from bridge.clients.discourse import pacer_for  # noqa: E402
 from bridge.clients.wordpress import WordPressUnavailable  # noqa: E402
@@ -127,28 +125,6 @@ def latency(env: MirrorEnv, n: int, gap: float = 0.0) -> list[float]:
     return out
 
 
-class Counter:
-    def __init__(self, prefix: str):
-        self.prefix, self.n, self.lock = prefix, 0, threading.Lock()
-        self.statuses: dict[int, int] = {}
-        original = requests.Session.request
-        counter = self
-
-        def request(session, method, url, *a, **kw):
-            resp = original(session, method, url, *a, **kw)
-            if str(url).startswith(counter.prefix) and "/__double__/" not in str(url):
-                with counter.lock:
-                    counter.n += 1
-                    counter.statuses[resp.status_code] = counter.statuses.get(resp.status_code, 0) + 1
-            return resp
-
-        self._original = original
-        requests.Session.request = request
-
-    def close(self) -> None:
-        requests.Session.request = self._original
-
-
 def backfill(stack: dict, n: int, limit: int, window: float) -> dict:
     from sync import backfill as bf
     from sync.mirror import Mirror
@@ -181,7 +157,7 @@ def backfill(stack: dict, n: int, limit: int, window: float) -> dict:
             report = bf.plan(env.settings, env.engine, env.site_name,
                              dt.datetime.fromtimestamp(since, dt.timezone.utc), mirror)
             time.sleep(window)  # a fresh rate-limit window for the measured run
-            counter = Counter(forum.url)
+            counter = ForumRequests(forum.url)
             try:
                 bf.run(env.settings, env.engine, env.site_name, report, mirror, threads=4)
             finally:
@@ -189,7 +165,7 @@ def backfill(stack: dict, n: int, limit: int, window: float) -> dict:
             achieved = counter.n / report.seconds
             return {"posts": len(report.todo), "created": report.created, "failed": len(report.failed),
                     "requests": counter.n, "seconds": report.seconds, "rate": achieved,
-                    "budget": rpm / 60, "fraction": achieved / (rpm / 60), "statuses": counter.statuses,
+                    "budget": rpm / 60, "fraction": achieved / (rpm / 60), "statuses": counter.statuses(),
                     "per_minute": report.created * 60.0 / report.seconds}
         finally:
             env.close()
@@ -333,7 +309,7 @@ def main() -> int:
             env.close()
         if "b" not in skip:
             env = make_run_env(stack, forum, Path(tmp) / "b")
-            counter = Counter(forum.url)
+            counter = ForumRequests(forum.url)
             try:
                 lat = latency(env, args.latency_posts, args.latency_gap)
                 per_topic = counter.n / len(lat)

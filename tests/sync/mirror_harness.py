@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+import requests
 import yaml
 from werkzeug.serving import make_server
 
@@ -205,3 +206,45 @@ def ensure_categories(forum) -> None:
         if client.category_by_slug(slug) is None:
             client.create_category(name, slug=slug)
     client.close()
+
+
+class ForumRequests:
+    """The requests this process sends to the forum (the bridge's Discourse client uses
+    `requests`), recorded by a wrapper on requests.Session.request until `close()`: method, path
+    and status of each; the double's own control routes (/__double__/) are left out."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.sent: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+        self._original = original = requests.Session.request
+        recorder = self
+
+        def request(session, method, url, *args, **kwargs):
+            resp = original(session, method, url, *args, **kwargs)
+            if str(url).startswith(recorder.prefix) and "/__double__/" not in str(url):
+                path = str(url)[len(recorder.prefix):].split("?", 1)[0]
+                with recorder._lock:
+                    recorder.sent.append((str(method).upper(), path, resp.status_code))
+            return resp
+
+        requests.Session.request = request
+
+    @property
+    def n(self) -> int:
+        return len(self.sent)
+
+    def calls(self) -> list[tuple[str, str]]:
+        """(method, path) of each request, in order."""
+        with self._lock:
+            return [(m, p) for m, p, _ in self.sent]
+
+    def statuses(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        with self._lock:
+            for _, _, status in self.sent:
+                out[status] = out.get(status, 0) + 1
+        return out
+
+    def close(self) -> None:
+        requests.Session.request = self._original

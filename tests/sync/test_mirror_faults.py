@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bridge.store import mirror_topics
-from mirror_harness import write_wp_constants
+from mirror_harness import ForumRequests, write_wp_constants
 from sync.reconcile import reconcile_all
 
 pytestmark = pytest.mark.stack
@@ -172,30 +172,20 @@ def test_publish_and_quick_edits_on_a_slow_forum_make_one_topic_with_the_last_ti
         proxy.close()
 
 
-class ForumRequests:
-    """The bridge's requests to the forum (its client is `requests`), counted from this process."""
-
-    def __init__(self, monkeypatch, prefix: str):
-        import requests
-
-        self.sent: list[tuple[str, str]] = []
-        original = requests.Session.request
-
-        def request(session, method, url, *args, **kwargs):
-            if str(url).startswith(prefix) and "/__double__/" not in str(url):
-                self.sent.append((method.upper(), str(url)[len(prefix):].split("?", 1)[0]))
-            return original(session, method, url, *args, **kwargs)
-
-        monkeypatch.setattr(requests.Session, "request", request)
+@pytest.fixture
+def forum_requests(mirror_env):
+    recorder = ForumRequests(mirror_env.forum.url)
+    yield recorder
+    recorder.close()
 
 
-def test_a_new_post_costs_the_forum_one_create(mirror_env, monkeypatch):
+def test_a_new_post_costs_the_forum_one_create(mirror_env, forum_requests):
     """With the forum as `discourse setup` leaves it (embed_unlisted off), each new post is one
     POST /posts.json carrying its title, category, tags, external id and embed URL; no look-up
     before it, no read-back after it."""
     env = mirror_env
     env.forum.set_site_settings(embed_unlisted=False)
-    sent = ForumRequests(monkeypatch, env.forum.url).sent
+    forum_requests.sent.clear()
     wp = env.wp()
     posts = [wp.create_post(_title("One request"), f"<p>Post {i} of three, each one forum request.</p>",
                             status="publish", tags=["one-request"]) for i in range(3)]
@@ -203,6 +193,7 @@ def test_a_new_post_costs_the_forum_one_create(mirror_env, monkeypatch):
     env.drain(until=lambda: all(len(env.topics_for(p.id)) == 1 for p in posts))
     # per process, not per topic: the forum's settings and its categories (slug -> id), read once
     once = [("GET", "/admin/site_settings.json"), ("GET", "/categories.json")]
+    sent = forum_requests.calls()
     assert sorted(r for r in sent if r in once) == sorted(once)
     assert [r for r in sent if r not in once] == [("POST", "/posts.json")] * 3
     for p in posts:
@@ -211,21 +202,20 @@ def test_a_new_post_costs_the_forum_one_create(mirror_env, monkeypatch):
         assert topic["embed_url"] == p.permalink
 
 
-def test_topic_left_unlisted_by_embed_unlisted_is_listed(mirror_env, monkeypatch):
+def test_topic_left_unlisted_by_embed_unlisted_is_listed(mirror_env, forum_requests):
     """A forum with embed_unlisted on (Discourse's default before PR #26222, 2024) creates a topic
     that has an embed_url unlisted until its first reply (lib/post_creator.rb): the mirror, having
     read the setting, reads the new topic back and lists it."""
     env = mirror_env
     env.forum.set_site_settings(embed_unlisted=True)
     try:
-        sent = ForumRequests(monkeypatch, env.forum.url).sent
         post = env.wp().create_post(_title("Embedded"), "<p>A topic Discourse would leave unlisted.</p>",
                                     status="publish")
         env.wait_for_jobs(1)
         env.drain(until=lambda: len(env.topics_for(post.id)) == 1)
         [topic] = env.topics_for(post.id)
         assert topic["visible"]
-        assert any(m == "PUT" and path.startswith(f"/t/{topic['id']}/status") for m, path in sent)
+        assert any(m == "PUT" and path.startswith(f"/t/{topic['id']}/status") for m, path in forum_requests.calls())
         notes = [n for j in env.outbox.list() for n in j.payload.get("notes", [])]
         assert any("embed_unlisted" in n for n in notes)
     finally:
