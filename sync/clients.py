@@ -47,6 +47,7 @@ class MirrorClients:
         self._lock = threading.Lock()
         self._users: dict[str, tuple[float, User | None]] = {}
         self._unlists: tuple[float, bool] | None = None
+        self._settings_lock = threading.Lock()  # one read of the forum's settings at a time
 
     @property
     def forum(self) -> DiscourseClient:
@@ -74,22 +75,20 @@ class MirrorClients:
         `space-bridge discourse setup` leaves it, a new topic is listed by its create alone and
         needs no read-back. Unknown (the setting unreadable) counts as yes: one request more per
         topic, never a discussion left out of the lists."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._unlists
-        if hit is not None and now < hit[0]:
-            return hit[1]
-        try:
-            setting = self.forum.site_settings().get("embed_unlisted")
-        except DiscourseError as exc:
-            log.warning("mirror.settings_unreadable", error=str(exc))
-            unlists, ttl = True, FORUM_SETTINGS_RETRY
-        else:
-            unlists = setting is None or setting.value.strip().lower() != "false"
-            ttl = FORUM_SETTINGS_TTL
-        with self._lock:
+        with self._settings_lock:
+            now = time.monotonic()
+            if self._unlists is not None and now < self._unlists[0]:
+                return self._unlists[1]
+            try:
+                setting = self.forum.site_settings().get("embed_unlisted")
+            except DiscourseError as exc:
+                log.warning("mirror.settings_unreadable", error=str(exc))
+                unlists, ttl = True, FORUM_SETTINGS_RETRY
+            else:
+                unlists = setting is None or setting.value.strip().lower() != "false"
+                ttl = FORUM_SETTINGS_TTL
             self._unlists = (now + ttl, unlists)
-        return unlists
+            return unlists
 
     def wordpress(self, site: str) -> WordPressClient:
         clients = getattr(self._local, "wp", None)

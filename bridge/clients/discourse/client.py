@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +27,11 @@ class DiscourseClient(DiscourseTransport):
     """
 
     _categories: dict[str, Category] | None = None  # slug -> category, once listed
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # threads that need a category before the first listing wait for one listing
+        self._categories_lock = threading.Lock()
 
     # -- helpers -----------------------------------------------------------------------------
     def _category_id(self, category: int | str | None) -> int | None:
@@ -185,9 +191,10 @@ class DiscourseClient(DiscourseTransport):
         return found
 
     def category_by_slug(self, slug: str) -> Category | None:
-        if self._categories is None or slug not in self._categories:
-            self.categories()
-        return (self._categories or {}).get(slug)
+        with self._categories_lock:
+            if self._categories is None or slug not in self._categories:
+                self.categories()
+            return (self._categories or {}).get(slug)
 
     def create_category(self, name: str, *, slug: str | None = None, color: str = "0088CC",
                         text_color: str = "FFFFFF") -> Category:
