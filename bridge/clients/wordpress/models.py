@@ -57,7 +57,11 @@ class Post:
       ``wpautop`` applied; the excerpt generated from the content if none was written);
     * ``categories`` / ``tags``: term slugs, sorted; ``category_names`` / ``tag_names``: the
       matching names in the same order;
-    * ``modified``: last modification, timezone-aware UTC;
+    * ``modified``: last modification, timezone-aware UTC; ``published``: the post's date
+      (``date_gmt`` / ``post_date_gmt``), timezone-aware UTC, None while WordPress has none (a
+      draft never scheduled);
+    * ``protected``: the post has a password (the REST API's ``content.protected``, XML-RPC's
+      ``post_password``): its content is for those who know it, so it is never shown elsewhere;
     * ``language``: a language code if the site records one (a ``lang`` field, as Polylang
       exposes it, or a term of a ``language`` taxonomy), else None;
     * ``meta``: the bridge's own post meta.
@@ -77,6 +81,8 @@ class Post:
     modified: datetime
     language: str | None = None
     meta: BridgeMeta = field(default_factory=BridgeMeta)
+    published: datetime | None = None
+    protected: bool = False
 
 
 def terms_sorted(terms: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -18,6 +18,18 @@ from bridge.clients.wordpress.models import (TAXONOMIES, Author, Post, author_ex
 __all__ = ["RestBackend"]
 
 
+def _gmt(value: Any) -> datetime | None:
+    """A REST ``*_gmt`` field as UTC; the API gives null for a draft never dated
+    (WP_REST_Posts_Controller::prepare_item_for_response, "date_gmt" of a post whose
+    post_date_gmt is 0000-00-00 00:00:00)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
 class RestBackend:
     """WordPress REST API, ``wp/v2`` namespace.  Facts used (WordPress 6.1 source):
 
@@ -145,6 +157,8 @@ class RestBackend:
             modified=datetime.fromisoformat(data["modified_gmt"]).replace(tzinfo=timezone.utc),
             language=language,
             meta=meta_from_strings(meta),
+            published=_gmt(data.get("date_gmt")),
+            protected=bool((data.get("content") or {}).get("protected")),
         )
 
     # -- terms -----------------------------------------------------------------------------

@@ -73,6 +73,18 @@ def _parse_xmlrpc_date(value: Any) -> datetime:
     return datetime.strptime(text.rstrip("Z"), "%Y%m%dT%H:%M:%S").replace(tzinfo=timezone.utc)
 
 
+def _published(value: Any) -> datetime | None:
+    """``post_date_gmt`` as UTC, None when unset: a draft's is 0000-00-00 00:00:00, which
+    _convert_date_gmt (class-wp-xmlrpc-server.php) answers with the local date instead; the
+    caller only uses it for public posts, which always have one."""
+    if value is None or str(getattr(value, "value", value)).startswith("0000"):
+        return None
+    try:
+        return _parse_xmlrpc_date(value)
+    except ValueError:
+        return None
+
+
 class XmlRpcBackend:
     """WordPress XML-RPC (``wp.*`` methods) through python-wordpress-xmlrpc.
 
@@ -194,6 +206,8 @@ class XmlRpcBackend:
             modified=_parse_xmlrpc_date(data["post_modified_gmt"]),
             language=language,
             meta=meta_from_strings(meta),
+            published=_published(data.get("post_date_gmt")),
+            protected=bool(data.get("post_password")),
         )
 
     def _raw_post(self, post_id: int) -> dict[str, Any]:
