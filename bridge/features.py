@@ -11,9 +11,10 @@ its own distribution with one line of packaging metadata:
     search = "space_search.feature:FEATURE"
 
 What the flow brings is all optional: its configuration sections (top-level keys of space.yaml,
-validated with the rest of the file), its web routes, job handlers, periodic jobs, CLI commands
-and health checks. Everything but `config_sections` and `commands` is only used when the loaded
-configuration enables the feature.
+validated with the rest of the file), its web routes, job handlers, periodic jobs, CLI commands,
+health checks and subscribers to the events other flows publish (bridge/events.py). Everything
+but `config_sections` and `commands` is only used when the loaded configuration enables the
+feature.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ class Feature:
     commands: Callable[[], Sequence["click.Command"]] | None = None
     #: Named checks shown by /healthz; they must be local and quick (no platform calls).
     health: Callable[[Context], Mapping[str, Health]] | None = None
+    #: Event name -> `subscriber(settings, engine, **data)`, for what other flows publish
+    #: (bridge/events.py lists the events); quick and local, like a health check.
+    subscribers: Mapping[str, Callable[..., None]] = field(default_factory=dict)
 
 
 class FeatureError(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import structlog
 from flask import Blueprint, current_app, jsonify, request
 
+from bridge import events
 from bridge.outbox import enqueue
 from bridge.store import reader
 from sync import mapping, webhooks
@@ -43,6 +44,7 @@ def discourse_webhook():
         return jsonify(error="the body is not a JSON object", detail=str(exc)), 400
     if settings.relay.rules:
         relay_emit.discourse_event(settings, engine, event.event, data)
+    events.publish(settings, engine, "forum.webhook", event=event.event or "", data=data)
     if event.event not in REPLY_EVENTS:
         return jsonify(ignored=event.event or event.event_type), 200
     try:

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from bridge.clients.discourse import DiscourseAuthError, DiscourseError, DiscourseValidationError, NotFound
 from bridge.clients.errors import outbox_failure
 from bridge.clients.wordpress import Post, PostNotFound, WordPressError
+from bridge import events
 from bridge.config import Settings, WordPressSite
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
 from bridge.store import reader
@@ -111,6 +112,8 @@ class Mirror(MirrorClients):
                 post = self.wordpress(site.name).get_post(post_id)
             except PostNotFound:
                 post = None
+        # Other flows (the search index) hear of the post as read, rather than read it again.
+        events.publish(self.settings, self.engine, "blog.post_read", site=site.name, post_id=post_id, post=post)
         with reader(self.engine) as conn:
             row = mapping.by_post(conn, site.name, post_id)
         wanted = post is not None and post.status in site.statuses

@@ -22,7 +22,7 @@ import time
 import structlog
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge import signing
+from bridge import events, signing
 from sync import webhooks
 from sync.mirror import enqueue_post
 
@@ -98,6 +98,8 @@ def wordpress_webhook(site_name: str):
         return jsonify(error="expected a JSON object {post_id, modified_gmt, status, event}", detail=str(exc)), 400
     with engine.begin() as conn:
         job_id, created = enqueue_post(conn, site.name, post_id, modified, status, source="webhook", event=event)
+    events.publish(settings, engine, "blog.post_changed", site=site.name, post_id=post_id, status=status,
+                   modified=modified, mirrored=settings.discourse is not None)
     log.info("mirror.webhook", site=site.name, post_id=post_id, status=status, wp_event=event,
              job_id=job_id, queued=created)
     return jsonify(queued=created, job_id=job_id), 202 if created else 200

@@ -134,3 +134,33 @@ def test_a_feature_that_does_not_load_is_named_by_config_check(tmp_path, setting
     checked = run_cli(settings_file, "config", "check", site=site)
     assert checked.returncode == 1
     assert "feature entry point 'broken' (no_such_module:FEATURE) does not load" in checked.stderr
+
+
+def test_it_hears_the_forum_web_hook_another_flow_receives(installed, settings_file, engine, tmp_path):
+    """The mirror's receiver publishes each signed delivery; the plug-in hears it without importing sync."""
+    import json
+
+    import yaml
+
+    from sync import webhooks
+
+    log_file = tmp_path / "greetings.txt"
+    with_greeting(settings_file, log_file)
+    data = yaml.safe_load(settings_file.read_text())
+    secret = "discourse-webhook-secret-1a2b3c4d5e6f7a8b"
+    data["discourse"] = {"url": "http://127.0.0.1:9", "api_key": "discourse-api-key-3c5e7a9b1d2f4e6a8c0b",
+                         "connect_secret": "discourse-connect-secret-9e8d7c6b5a4f3e2d", "webhook_secret": secret}
+    settings_file.write_text(yaml.safe_dump(data))
+    client = create_app(config.load(settings_file), engine).test_client()
+    body = json.dumps({"topic": {"id": 7, "title": "Hello"}}).encode()
+    headers = {"X-Discourse-Event": "topic_created", "X-Discourse-Event-Type": "topic",
+               "Content-Type": "application/json"}
+
+    forged = client.post("/webhooks/discourse", data=body, headers={**headers, webhooks.SIGNATURE_HEADER: "sha256=" + "0" * 64})
+    assert forged.status_code == 401
+    assert not log_file.exists()  # an unsigned delivery is published to nobody
+
+    signed = client.post("/webhooks/discourse", data=body,
+                         headers={**headers, webhooks.SIGNATURE_HEADER: webhooks.sign(body, secret)})
+    assert signed.status_code == 200
+    assert log_file.read_text() == "forum said topic_created\n"

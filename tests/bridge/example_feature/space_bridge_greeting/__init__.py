@@ -1,7 +1,8 @@
 """A tiny feature: POST /greeting queues a greeting, the worker writes it to a file.
 
 It uses every extension point a flow has (a configuration section, a route, a job kind, a
-periodic job, a CLI command and a health check) and nothing of the bridge but its public shell.
+periodic job, a CLI command, a health check and a subscriber to another flow's event) and nothing
+of the bridge but its public shell.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def _health(ctx):
     return {"log_file": features.Health(ok, "writable" if ok else f"{folder} is not a writable folder")}
 
 
+def _heard_forum(settings, engine, *, event, data):
+    """The mirror's web hook receiver publishes each signed forum delivery (bridge/events.py)."""
+    with Path(settings.greeting.log_file).open("a", encoding="utf-8") as f:
+        f.write(f"forum said {event}\n")
+
+
 FEATURE = features.Feature(
     name="greeting",
     enabled=lambda settings: settings.greeting is not None,
@@ -78,4 +85,5 @@ FEATURE = features.Feature(
                                                                   "greeting-tick"),
     commands=lambda: (greeting_group,),
     health=_health,
+    subscribers={"forum.webhook": _heard_forum},
 )
