@@ -23,6 +23,8 @@ documents = sa.Table(
     sa.Column("source", sa.String(10), nullable=False),
     sa.Column("site", sa.String(100), nullable=False),
     sa.Column("remote_id", sa.String(100), nullable=False),
+    # a forum post's topic id (migration 0008): a topic leaves the index with all its posts
+    sa.Column("thread", sa.String(100), nullable=True),
     sa.Column("url", sa.String(2000), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
@@ -43,6 +45,7 @@ documents = sa.Table(
     sa.UniqueConstraint("source", "site", "remote_id"),
     sa.Index(None, "created_at"),
     sa.Index(None, "views"),
+    sa.Index(None, "source", "site", "thread"),
 )
 
 

@@ -46,6 +46,7 @@ class Document:
     views: int = 0
     replies: int = 0
     visible: bool = True
+    thread: str | None = None  # a forum post's topic id: the topic leaves the index with its posts
 
 
 _TEXT = ("source", "site", "remote_id", "url", "title", "body", "author", "language", "category")
@@ -128,6 +129,7 @@ class BaseEngine:
             "category_key": query_language.key(doc.category) if doc.category else None,
             "created_at": doc.created_at, "updated_at": doc.updated_at or doc.created_at,
             "views": doc.views, "replies": doc.replies, "visible": doc.visible, "indexed_at": now,
+            "thread": doc.thread,
         }
         if doc.source not in query_language.SOURCES:
             raise ValueError(f"a document's source is one of {', '.join(query_language.SOURCES)}, not {doc.source!r}")
@@ -158,6 +160,48 @@ class BaseEngine:
             self._delete(conn, doc_id)
             conn.execute(documents.delete().where(documents.c.id == doc_id))
             return True
+
+    def remove_where(self, source: str, site: str, *, thread: str | None = None,
+                     keep: set[str] | frozenset[str] = frozenset(), indexed_before: dt.datetime | None = None) -> int:
+        """Take out a site's documents of one `thread` (a forum topic), or those not indexed since
+        `indexed_before` (what a full reindex did not see again), except the `keep` ids; returns
+        how many left. One transaction: a topic that turned private leaves whole."""
+        if thread is None and indexed_before is None:
+            raise ValueError("remove_where needs a thread or indexed_before")
+        cond = [documents.c.source == source, documents.c.site == site]
+        if thread is not None:
+            cond.append(documents.c.thread == thread)
+        if indexed_before is not None:
+            cond.append(documents.c.indexed_at < indexed_before)
+        with self.engine.begin() as conn:
+            ids = [row.id for row in conn.execute(sa.select(documents.c.id, documents.c.remote_id).where(*cond))
+                   if row.remote_id not in keep]
+            for doc_id in ids:
+                self._delete(conn, doc_id)
+            for start in range(0, len(ids), 500):
+                conn.execute(documents.delete().where(documents.c.id.in_(ids[start:start + 500])))
+        return len(ids)
+
+    def set_views(self, source: str, site: str, views: dict[str, int]) -> int:
+        """Store the view counts of documents already indexed (unknown ids are ignored); returns
+        how many rows changed. Views change no words, so the full-text rows are left alone."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for remote_id, count in views.items():
+                changed += conn.execute(documents.update().where(
+                    documents.c.source == source, documents.c.site == site, documents.c.remote_id == str(remote_id),
+                    documents.c.views != int(count)).values(views=int(count))).rowcount
+        return changed
+
+    def count(self, source: str | None = None, site: str | None = None) -> int:
+        """How many documents the index holds (of a source, of a site)."""
+        query = sa.select(sa.func.count()).select_from(documents)
+        if source is not None:
+            query = query.where(documents.c.source == source)
+        if site is not None:
+            query = query.where(documents.c.site == site)
+        with store.reader(self.engine) as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     @staticmethod
     def _id(conn: sa.Connection, source: str, site: str, remote_id: str) -> int | None:
