@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Literal, Protocol, Self
 
 import requests
 
 from bridge.clients import DEFAULT_USER_AGENT
 from bridge.clients.scrub import Scrubber
+from bridge.clients.wordpress.errors import WordPressError
 from bridge.clients.wordpress.meta import check_meta_names, encode_meta
 from bridge.clients.wordpress.models import Author, BridgeMeta, Post
 from bridge.clients.wordpress.rest_transport import RestBackend
@@ -20,6 +21,12 @@ __all__ = ["DEFAULT_TIMEOUT", "Transport", "WordPressClient"]
 DEFAULT_TIMEOUT = 30.0
 
 Transport = Literal["rest", "xmlrpc"]
+
+# post_views(): bounds of what the mu-plugin's counter may answer (deploy/wordpress/space-bridge-views.php).
+MAX_VIEWS_PER_PAGE = 500  # its MAX_PER_PAGE
+MAX_VIEWS = 10**15  # a post's total views; far above any blog's, far below an unsigned bigint
+MAX_POST_ID = 2**63 - 1  # WordPress's post ids are bigint(20) unsigned; PHP ints are signed 64-bit
+MAX_VIEW_PAGES = 100_000  # pages read at most, whatever the answers say
 
 
 def _utc(value: datetime) -> datetime:
@@ -210,6 +217,74 @@ class WordPressClient:
         encoded = {name: encode_meta(name, value) for name, value in values.items()}
         return self._backend.set_meta(int(post_id), encoded)
 
+    # -- views -----------------------------------------------------------------------------
+
+    def post_views(self, since: date | None = None, *, page_size: int = 100) -> dict[int, int]:
+        """Views per post: post id => the number of front-end views since ``since`` (a UTC day,
+        inclusive), or over every day the site keeps (its retention, 400 days by default)
+        without it.  Posts never viewed in that time are absent.
+
+        Read from the privacy-preserving counter of the mu-plugin
+        (deploy/wordpress/space-bridge-views.php: a count per post and day, nothing about the
+        reader), which needs the ``edit_others_posts`` capability (an editor).  Pages through
+        every post; a post counted while paging may appear twice (its larger count is kept).
+
+        Raises BridgeMetaUnavailable when the site does not have that mu-plugin,
+        WordPressPermissionError when the account may not read the counts, and WordPressError
+        when the answer is not what the counter sends.
+        """
+        if not 1 <= page_size <= MAX_VIEWS_PER_PAGE:
+            raise ValueError(f"page_size must be between 1 and {MAX_VIEWS_PER_PAGE}")
+        if since is not None and (not isinstance(since, date) or isinstance(since, datetime)):
+            raise ValueError("since must be a datetime.date (a UTC day)")
+        day = since.isoformat() if since is not None else None
+        views: dict[int, int] = {}
+        page = 1
+        while True:
+            pages = _views_page(self._backend.views_page(day, page, page_size), page, page_size, views)
+            if page >= pages:
+                return views
+            page += 1
+            if page > MAX_VIEW_PAGES:
+                raise WordPressError(f"WordPress's view counter answered more than {MAX_VIEW_PAGES} pages")
+
+
+def _strict_int(value: Any, low: int, high: int) -> int | None:
+    """``value`` when it is an int (not a bool) in [low, high], else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
+def _views_page(data: Any, page: int, page_size: int, into: dict[int, int]) -> int:
+    """Check one page of the counter's answer, add its counts to ``into``, return its page count.
+
+    The answer of the mu-plugin's totals() (deploy/wordpress/space-bridge-views.php), the same
+    over REST and XML-RPC: {page, pages, total, views: [{post_id, views}, ...], ...}.  Anything
+    else (another plugin's route, a proxy's page, a broken count) is a WordPressError, never
+    numbers made up from it.
+    """
+    def bad(why: str) -> WordPressError:
+        return WordPressError(f"WordPress's view counter answered page {page} with {why}")
+
+    if not isinstance(data, dict):
+        raise bad(f"a {type(data).__name__}, not an object")
+    if data.get("page") != page:
+        raise bad(f"page {str(data.get('page'))[:20]!r}")
+    pages = _strict_int(data.get("pages"), 0, MAX_VIEW_PAGES)
+    if pages is None:
+        raise bad("no valid page count")
+    rows = data.get("views")
+    if not isinstance(rows, list) or len(rows) > page_size:
+        raise bad(f"views that are not a list of at most {page_size} posts")
+    for row in rows:
+        post_id = _strict_int(row.get("post_id"), 1, MAX_POST_ID) if isinstance(row, dict) else None
+        count = _strict_int(row.get("views"), 0, MAX_VIEWS) if isinstance(row, dict) else None
+        if post_id is None or count is None:
+            raise bad(f"a post that is not {{post_id, views}} with whole numbers in range: {str(row)[:80]}")
+        into[post_id] = max(count, into.get(post_id, 0))
+    return pages
+
 
 # ----------------------------------------------------------------------------------------
 # Backends
@@ -229,3 +304,5 @@ class _Backend(Protocol):
     def trash_post(self, post_id: int) -> None: ...
 
     def set_meta(self, post_id: int, encoded: dict[str, str | None]) -> Post: ...
+
+    def views_page(self, since: str | None, page: int, per_page: int) -> Any: ...

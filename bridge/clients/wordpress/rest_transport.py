@@ -275,3 +275,28 @@ class RestBackend:
         post = self._post(resp.json())
         check_meta_written(post, encoded)
         return post
+
+    def views_page(self, since: str | None, page: int, per_page: int) -> Any:
+        """One page of the mu-plugin's view counter (deploy/wordpress/space-bridge-views.php),
+        ``GET /space-bridge/v1/views``; the client checks the answer."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if since is not None:
+            params["since"] = since
+        try:
+            resp = self._request("GET", "/space-bridge/v1/views", params=params)
+        except WordPressError as exc:
+            # WP_REST_Server::dispatch() answers 404 rest_no_route for a route nobody registered.
+            if exc.code != "rest_no_route":
+                raise
+            raise BridgeMetaUnavailable(
+                "WordPress has no view counter (REST /space-bridge/v1/views): is the space-bridge "
+                "mu-plugin space-bridge-views.php installed in wp-content/mu-plugins?",
+                code=exc.code, status=exc.status,
+            ) from None
+        try:
+            return resp.json()
+        except ValueError:
+            raise WordPressError(
+                f"WordPress REST GET /space-bridge/v1/views answered something else than JSON: {resp.text[:100]!r}",
+                status=resp.status_code,
+            ) from None

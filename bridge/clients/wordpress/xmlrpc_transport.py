@@ -20,6 +20,14 @@ from bridge.clients.wordpress.models import (TAXONOMIES, Author, Post, author_ex
 __all__ = ["XmlRpcBackend"]
 
 
+class _GetPostViews(wordpress_xmlrpc.AuthenticatedMethod):
+    """spaceBridge.getPostViews(blog_id, username, password, {since, page, per_page}): the
+    mu-plugin's view counter (deploy/wordpress/space-bridge-views.php)."""
+
+    method_name = "spaceBridge.getPostViews"
+    method_args = ("query",)
+
+
 class _RequestsTransport(xmlrpc.client.Transport):
     """An ``xmlrpc.client`` transport over the client's ``requests.Session``: the same
     User-Agent, connection pool and time-out as the REST transport, and errors mapped to
@@ -324,3 +332,17 @@ class XmlRpcBackend:
         post = self.get_post(post_id)
         check_meta_written(post, encoded)
         return post
+
+    def views_page(self, since: str | None, page: int, per_page: int) -> Any:
+        """One page of the mu-plugin's view counter over XML-RPC; the client checks the answer."""
+        try:
+            return self._call(_GetPostViews({"since": since or "", "page": page, "per_page": per_page}))
+        except WordPressError:
+            # The filter xmlrpc_methods adds the method, and mt.supportedMethods lists every
+            # method (wp_xmlrpc_server::mt_supportedMethods()): absent, the mu-plugin is not loaded.
+            if self._lib is None or _GetPostViews.method_name in (self._lib.supported_methods or ()):
+                raise
+        raise BridgeMetaUnavailable(
+            "WordPress XML-RPC has no spaceBridge.getPostViews: is the space-bridge mu-plugin "
+            "space-bridge-views.php installed in wp-content/mu-plugins?"
+        )
