@@ -124,6 +124,27 @@ class DiscourseClient(DiscourseTransport):
         data = self._decode(resp, "get_topic_by_external_id", f"Discourse GET {path}")
         return Topic.from_json(data, self.url)
 
+    def topic_posts(self, topic_id: int, post_ids: Iterable[int]) -> list[dict]:
+        """Posts of a topic by id, as GET /t/{id}.json serialises them, in one request per 50
+        (TopicsController#posts with `post_ids[]`, what Discourse's own client loads a long
+        topic's stream with); posts the API user may not see are left out."""
+        ids = [int(i) for i in post_ids]
+        found: list[dict] = []
+        for start in range(0, len(ids), 50):
+            data = self._call("GET", f"/t/{int(topic_id)}/posts.json",
+                              params={"post_ids[]": ids[start:start + 50]}) or {}
+            found += [p for p in (data.get("post_stream") or {}).get("posts") or [] if isinstance(p, dict)]
+        return found
+
+    def latest_topics(self, page: int = 0) -> tuple[list[dict], bool]:
+        """One page of the listed topics, most recently active first (GET /latest.json,
+        ListController#latest; TopicQuery pages by `page` from 0) and whether more pages follow
+        (TopicListSerializer's `more_topics_url`)."""
+        data = self._call("GET", "/latest.json", params={"page": int(page)} if page else None) or {}
+        listing = data.get("topic_list") or {}
+        topics = [t for t in listing.get("topics") or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+        return topics, bool(listing.get("more_topics_url"))
+
     def post_data(self, post_id: int) -> dict | None:
         """The post as Discourse serialises it (GET /posts/{id}.json), or None."""
         try:

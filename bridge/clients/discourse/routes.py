@@ -44,6 +44,8 @@ ROUTES: dict[str, Route] = {
     "get_topic_by_external_id": Route("GET", "/t/external_id/{external_id}.json", idempotent=True),
     "update_topic": Route("PUT", "/t/-/{id}.json", idempotent=True),
     "update_topic_status": Route("PUT", "/t/{id}/status.json", idempotent=True),
+    "get_topic_posts": Route("GET", "/t/{id}/posts.json", idempotent=True),
+    "list_latest": Route("GET", "/latest.json", idempotent=True),
     # categories
     "list_categories": Route("GET", "/categories.json", idempotent=True),
     "create_category": Route("POST", "/categories.json", idempotent=False),

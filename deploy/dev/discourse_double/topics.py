@@ -170,7 +170,12 @@ def _topic_list(ctx: Ctx, topics: list[dict]):
     order = ctx.query.get("order") or "activity"
     key = {"created": "created_at", "views": "views", "posts": "posts_count"}.get(order, "bumped_at")
     asc = ctx.query.get("ascending") == "true"
-    topics = sorted(topics, key=lambda t: (t.get(key) or "", t["id"]), reverse=not asc)[: max(1, min(per_page, 100))]
+    per_page = max(1, min(per_page, 100))
+    # lib/topic_query.rb: `page` (from 0) offsets by page * per_page
+    page = ctx.query.get("page")
+    page = int(page) if isinstance(page, str) and page.isascii() and page.isdigit() else page if isinstance(page, int) else 0
+    ordered = sorted(topics, key=lambda t: (t.get(key) or "", t["id"]), reverse=not asc)
+    topics = ordered[page * per_page:(page + 1) * per_page]
     users = {}
     for t in topics:
         for uid in (t["user_id"], t.get("last_post_user_id")):
@@ -180,7 +185,11 @@ def _topic_list(ctx: Ctx, topics: list[dict]):
     return 200, {"users": list(users.values()), "primary_groups": [],
                  "topic_list": {"can_create_topic": bool(ctx.user), "draft": None, "draft_key": "new_topic",
                                 "draft_sequence": 0, "per_page": per_page,
-                                "topics": [topic_list_item(store, t) for t in topics]}}
+                                "topics": [topic_list_item(store, t) for t in topics],
+                                # ListController#construct_url_with(:next); app/serializers/topic_list_serializer.rb
+                                # include_more_topics_url?: only when the page is full
+                                **({"more_topics_url": f"{ctx.request.path.removesuffix('.json')}?page={page + 1}"}
+                                   if len(topics) == per_page else {})}}
 
 
 def list_latest(ctx: Ctx):
