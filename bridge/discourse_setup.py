@@ -55,8 +55,9 @@ from bridge.config import Settings
 
 __all__ = ["OPTIONAL_EVENT_GROUPS", "WEB_HOOK_EVENT_GROUPS", "Item", "Report", "connect_url", "run_setup", "web_hook_url"]
 
-#: Event type groups the bridge's web hook subscribes to (WebHookEventType groups).
-WEB_HOOK_EVENT_GROUPS = ("topic", "post", "user", "flag", "reviewable")
+#: Event type groups the bridge's web hook subscribes to (WebHookEventType groups); `category`: a
+#: category made read-restricted takes its topics out of the search index and the relay's map.
+WEB_HOOK_EVENT_GROUPS = ("topic", "post", "category", "user", "flag", "reviewable")
 #: Groups a forum may lack without anything missing: current Discourse has no flag_* event types
 #: (app/models/web_hook_event_type.rb TYPES), a flag reaches the bridge as reviewable_created.
 OPTIONAL_EVENT_GROUPS = ("flag",)
