@@ -247,3 +247,25 @@ mirror_checkpoints = sa.Table(
     sa.Column("position", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+
+
+# -- checkpoints: how far a periodic look at a platform got (named per flow and site) ---------------
+def get_checkpoint(engine: sa.Engine, name: str) -> dt.datetime | None:
+    """The checkpoint `name` as timezone-aware UTC, or None when there is none yet."""
+    with reader(engine) as conn:
+        pos = conn.execute(sa.select(mirror_checkpoints.c.position).where(mirror_checkpoints.c.name == name)).scalar()
+    return pos.replace(tzinfo=dt.timezone.utc) if pos else None
+
+
+def set_checkpoint(engine: sa.Engine, name: str, position: dt.datetime) -> None:
+    pos = position.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        done = conn.execute(sa.update(mirror_checkpoints).where(mirror_checkpoints.c.name == name)
+                            .values(position=pos, updated_at=utcnow())).rowcount
+        if not done:
+            conn.execute(sa.insert(mirror_checkpoints).values(name=name, position=pos, updated_at=utcnow()))
+
+
+def clear_checkpoint(engine: sa.Engine, name: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(mirror_checkpoints).where(mirror_checkpoints.c.name == name))

@@ -13,32 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
 from bridge.clients.wordpress import WordPressClient, WordPressError
 from bridge.config import Settings, WordPressSite
-from bridge.store import mirror_checkpoints, reader, utcnow
+from bridge.store import get_checkpoint, reader, set_checkpoint
 from sync import mapping
 from sync.mirror import ALL_STATUSES, enqueue_post
 
 log = structlog.get_logger(__name__)
-
-
-def get_checkpoint(engine: Engine, name: str) -> dt.datetime | None:
-    with reader(engine) as conn:
-        pos = conn.execute(sa.select(mirror_checkpoints.c.position).where(mirror_checkpoints.c.name == name)).scalar()
-    return pos.replace(tzinfo=dt.timezone.utc) if pos else None
-
-
-def set_checkpoint(engine: Engine, name: str, position: dt.datetime) -> None:
-    pos = position.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    with engine.begin() as conn:
-        done = conn.execute(sa.update(mirror_checkpoints).where(mirror_checkpoints.c.name == name)
-                            .values(position=pos, updated_at=utcnow())).rowcount
-        if not done:
-            conn.execute(sa.insert(mirror_checkpoints).values(name=name, position=pos, updated_at=utcnow()))
 
 
 def modified_key(value: dt.datetime) -> str:
