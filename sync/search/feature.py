@@ -1,8 +1,10 @@
 """The search feature: one search over the blogs and the forum (issue 15).
 
 Found by the shell through the `space_bridge.features` entry point (pyproject.toml); off unless
-`search: enabled: true` (sync/search/settings.py says why). This slice serves /search.json over the index; feeding the index
-from the mirror and the forum's web hooks, the /search page and the reindex command come next.
+`search: enabled: true`. It serves the search (sync/search/web.py), keeps the index in step with
+what the other flows publish (sync/search/feed.py: the posts the mirror reads, the forum's web
+hooks), looks at every platform periodically for what a lost web hook missed, and adds
+`space-bridge search reindex` (sync/search/commands.py).
 """
 
 from __future__ import annotations
@@ -25,9 +27,42 @@ def _blueprints(ctx: features.Context):
     return (web.blueprint(for_database(ctx.engine, ctx.settings.search), ctx.settings.search),)
 
 
+def _handlers(settings, engine):
+    from sync.search import feed
+
+    return feed.handlers(settings, engine)
+
+
+def _schedule(scheduler, settings, engine) -> None:
+    from sync.search import feed
+
+    scheduler.every(settings.search.reconcile_interval_seconds, lambda: feed.reconcile_all(settings, engine),
+                    "search-reconcile")
+
+
+def _subscriber(name):
+    def call(settings, engine, **data):
+        from sync.search import feed
+
+        return getattr(feed, name)(settings, engine, **data)
+
+    return call
+
+
+def _commands():
+    from sync.search.commands import search_group
+
+    return (search_group,)
+
+
 FEATURE = features.Feature(
     name="search",
     enabled=_enabled,
     config_sections={"search": SearchSettings},
     blueprints=_blueprints,
+    handlers=_handlers,
+    schedule=_schedule,
+    commands=_commands,
+    subscribers={"blog.post_read": _subscriber("on_post_read"), "blog.post_changed": _subscriber("on_post_changed"),
+                 "forum.webhook": _subscriber("on_forum_webhook")},
 )

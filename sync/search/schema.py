@@ -35,6 +35,9 @@ documents = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),
     sa.Column("category", sa.String(255), nullable=True),
     sa.Column("category_key", sa.String(255), nullable=True),
+    # the category's id on its platform (a forum category id, a blog category slug), migration 0008:
+    # a forum category that turns read-restricted takes its topics out in one statement
+    sa.Column("category_ref", sa.String(255), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("views", sa.Integer, nullable=False),
@@ -46,6 +49,20 @@ documents = sa.Table(
     sa.Index(None, "created_at"),
     sa.Index(None, "views"),
     sa.Index(None, "source", "site", "thread"),
+    sa.Index(None, "source", "site", "category_ref"),
+)
+
+
+# A `space-bridge search reindex` under way, one row per source and site: where it got to, so a
+# run stopped by Ctrl-C or a crash goes on from there (migration 0008).
+reindex_runs = sa.Table(
+    "search_reindex",
+    metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),  # "blog:<site>" or "forum:forum"
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("position", sa.String(100), nullable=False),  # blog: a post's modified time; forum: a topic id
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 

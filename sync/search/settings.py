@@ -1,9 +1,7 @@
 """The `search:` section of space.yaml, owned by the search feature (sync/search/feature.py).
 
 It validates from nothing, with the three languages the Space is written in; an operator adds a
-language by naming PostgreSQL's text-search configuration for it. Search is off until asked for
-(`search: enabled: true`): until the mirror and the forum's web hooks feed the index (a later
-slice of issue 15), /search.json would answer every member "nothing found".
+language by naming PostgreSQL's text-search configuration for it.
 """
 
 from __future__ import annotations
@@ -52,6 +50,15 @@ class SearchSettings(Model):
     #: (An error in a value is reported at search.languages.<code>.)
     languages: dict[Annotated[str, AfterValidator(_language_code)], Annotated[str, AfterValidator(_config)]] = Field(
         default_factory=lambda: {"en": "english", "es": "spanish", "ar": "arabic"})
+
+    #: Site name (wordpress.sites[].name, or "forum") -> the language code of its documents that
+    #: do not say their own (a blog without Polylang, a forum without content localization).
+    site_languages: dict[str, Annotated[str, AfterValidator(_language_code)]] = Field(default_factory=dict)
+    reconcile_interval_seconds: float = Field(300.0, ge=10, description="how often the blogs and the forum are "
+                                              "asked what changed since the last look (lost web hooks)")
+    reconcile_overlap_seconds: float = Field(120.0, ge=0, description="listed again before the checkpoint")
+    initial_lookback_days: float = Field(2.0, ge=0, description="first look at a site: what changed in these "
+                                         "days; older content comes with `space-bridge search reindex`")
 
     def config_for(self, language: str | None) -> str:
         """The text-search configuration a document in `language` is indexed with."""

@@ -47,6 +47,10 @@ class Document:
     replies: int = 0
     visible: bool = True
     thread: str | None = None  # a forum post's topic id: the topic leaves the index with its posts
+    category_ref: str | None = None  # the category's id on its platform (forum id, blog slug)
+    #: whether the title's words find the document: a forum reply shows its topic's title, but
+    #: only the topic's first post is found by it (else a title word lists every reply)
+    title_searchable: bool = True
 
 
 _TEXT = ("source", "site", "remote_id", "url", "title", "body", "author", "language", "category")
@@ -129,7 +133,7 @@ class BaseEngine:
             "category_key": query_language.key(doc.category) if doc.category else None,
             "created_at": doc.created_at, "updated_at": doc.updated_at or doc.created_at,
             "views": doc.views, "replies": doc.replies, "visible": doc.visible, "indexed_at": now,
-            "thread": doc.thread,
+            "thread": doc.thread, "category_ref": doc.category_ref,
         }
         if doc.source not in query_language.SOURCES:
             raise ValueError(f"a document's source is one of {', '.join(query_language.SOURCES)}, not {doc.source!r}")
@@ -142,7 +146,8 @@ class BaseEngine:
                             source=doc.source, site=doc.site, remote_id=doc.remote_id, **row)).inserted_primary_key[0]
                     else:
                         conn.execute(documents.update().where(documents.c.id == doc_id).values(**row))
-                    self._write(conn, doc_id, normalise(doc.title), normalise(doc.body), doc)
+                    self._write(conn, doc_id, normalise(doc.title) if doc.title_searchable else "",
+                                normalise(doc.body), doc)
                 return
             except sa.exc.IntegrityError:
                 # On PostgreSQL two jobs may index one new document at once: the second insert
@@ -161,16 +166,18 @@ class BaseEngine:
             conn.execute(documents.delete().where(documents.c.id == doc_id))
             return True
 
-    def remove_where(self, source: str, site: str, *, thread: str | None = None,
+    def remove_where(self, source: str, site: str, *, thread: str | None = None, category_ref: str | None = None,
                      keep: set[str] | frozenset[str] = frozenset(), indexed_before: dt.datetime | None = None) -> int:
-        """Take out a site's documents of one `thread` (a forum topic), or those not indexed since
-        `indexed_before` (what a full reindex did not see again), except the `keep` ids; returns
-        how many left. One transaction: a topic that turned private leaves whole."""
-        if thread is None and indexed_before is None:
-            raise ValueError("remove_where needs a thread or indexed_before")
+        """Take out a site's documents of one `thread` (a forum topic), of one category, or those
+        not indexed since `indexed_before` (what a full reindex did not see again), except the
+        `keep` ids; returns how many left. One transaction: a topic that turned private leaves whole."""
+        if thread is None and category_ref is None and indexed_before is None:
+            raise ValueError("remove_where needs a thread, a category_ref or indexed_before")
         cond = [documents.c.source == source, documents.c.site == site]
         if thread is not None:
             cond.append(documents.c.thread == thread)
+        if category_ref is not None:
+            cond.append(documents.c.category_ref == category_ref)
         if indexed_before is not None:
             cond.append(documents.c.indexed_at < indexed_before)
         with self.engine.begin() as conn:
