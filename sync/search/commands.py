@@ -20,8 +20,8 @@ def search_group():
 @click.pass_context
 def reindex(ctx, source, site_name, restart):
     """Build the index again from the blogs and the forum (resumable: run it again after a stop)."""
+    from sync.search import feed
     from sync.search import reindex as ri
-    from sync.search.feed import ForumFeed
 
     settings = cli_support.load(ctx)
     if getattr(settings, "search", None) is None or not settings.search.enabled:
@@ -51,6 +51,10 @@ def reindex(ctx, source, site_name, restart):
                     posts = ri.blog_posts(client, run)
                     with click.progressbar(length=len(posts), label=f"{site.name}", show_pos=True) as bar:
                         ri.reindex_blog(settings, engine, site.name, run, posts, on_done=lambda _p: bar.update(1))
+                    try:
+                        feed.refresh_views(settings, engine, site.name, client)
+                    except WordPressError as exc:  # no counter on this blog: order:views has no blog views
+                        click.echo(f"{site.name}: view counts not read: {exc}", err=True)
             except WordPressError as exc:
                 click.echo(f"{site.name}: stopped, the blog did not answer: {exc}; run the command again "
                            "to go on from here", err=True)
@@ -64,16 +68,16 @@ def reindex(ctx, source, site_name, restart):
         else:
             from bridge.clients.discourse import DiscourseError
 
-            feed = ForumFeed(settings, engine)
+            forum = feed.ForumFeed(settings, engine)
             run = ri.begin(engine, f"forum:{ri.FORUM_SITE}", restart)
             try:
                 click.echo("forum: listing topics" + (f" after topic {run.position} (resuming)"
                                                       if run.resumed and run.position else ""))
-                ids = ri.forum_topic_ids(feed, run)
+                ids = ri.forum_topic_ids(forum, run)
                 rpm = settings.discourse.requests_per_minute
                 click.echo(f"forum: {len(ids)} topic(s), about {len(ids) / rpm:.1f} min at {rpm} forum requests a minute")
                 with click.progressbar(length=len(ids), label="forum", show_pos=True) as bar:
-                    ri.reindex_forum(settings, engine, feed, run, ids, on_done=lambda _t: bar.update(1))
+                    ri.reindex_forum(settings, engine, forum, run, ids, on_done=lambda _t: bar.update(1))
             except DiscourseError as exc:
                 click.echo(f"forum: stopped, the forum did not answer: {exc}; run the command again to go on "
                            "from here", err=True)

@@ -38,6 +38,9 @@ def _schedule(scheduler, settings, engine) -> None:
 
     scheduler.every(settings.search.reconcile_interval_seconds, lambda: feed.reconcile_all(settings, engine),
                     "search-reconcile")
+    if settings.wordpress.sites:
+        scheduler.every(settings.search.views_interval_seconds, lambda: feed.refresh_all_views(settings, engine),
+                        "search-views")
 
 
 def _subscriber(name):

@@ -125,6 +125,13 @@ def reconcile_blog(settings, engine: sa.Engine, site: str, client, now: dt.datet
     return len(posts)
 
 
+def refresh_views(settings, engine: sa.Engine, site: str, client) -> int:
+    """Copy the blog's view counts (the mu-plugin's privacy-preserving daily counter, summed over
+    the days it keeps) onto its indexed posts; returns how many changed."""
+    views = client.post_views()
+    return search_index(settings, engine).set_views(BLOG, site, {str(k): v for k, v in views.items()})
+
+
 # -- forum -----------------------------------------------------------------------------------------
 def forum_job_key(topic_id: int, event: str, data: Any) -> str:
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -316,6 +323,20 @@ def handlers(settings, engine: sa.Engine) -> dict[str, Callable[[Job], None]]:
         feed = ForumFeed(settings, engine)
         kinds.update({KIND_FORUM: feed.handle_topic, KIND_CATEGORY: feed.handle_category})
     return kinds
+
+
+def refresh_all_views(settings, engine: sa.Engine) -> None:
+    """The blogs' view counts, every `search.views_interval_seconds` (the forum's come with each
+    topic read). A blog without the counter is logged and skipped."""
+    from bridge import platforms
+
+    for site in settings.wordpress.sites:
+        try:
+            with platforms.wordpress(settings, site.name) as client:
+                changed = refresh_views(settings, engine, site.name, client)
+            log.info("search.views", site=site.name, changed=changed)
+        except WordPressError as exc:
+            log.warning("search.views_failed", site=site.name, error=str(exc))
 
 
 def reconcile_all(settings, engine: sa.Engine) -> None:

@@ -57,6 +57,8 @@ class SearchSettings(Model):
     reconcile_interval_seconds: float = Field(300.0, ge=10, description="how often the blogs and the forum are "
                                               "asked what changed since the last look (lost web hooks)")
     reconcile_overlap_seconds: float = Field(120.0, ge=0, description="listed again before the checkpoint")
+    views_interval_seconds: float = Field(3600.0, ge=60, description="how often the blogs' view counts are "
+                                          "read (the mu-plugin's daily counter) for order:views")
     initial_lookback_days: float = Field(2.0, ge=0, description="first look at a site: what changed in these "
                                          "days; older content comes with `space-bridge search reindex`")
 

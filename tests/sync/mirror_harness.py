@@ -93,14 +93,15 @@ class MirrorEnv:
 
     def __init__(self, stack: dict, forum, tmp_path: Path, *, site_name: str | None = None,
                  bridge_port: int = 0, mirror: dict | None = None, requests_per_minute: int = 6000,
-                 transport: str = "rest", forum_url: str | None = None, outbox: dict | None = None):
+                 transport: str = "rest", forum_url: str | None = None, outbox: dict | None = None,
+                 db_url: str | None = None, sections: dict | None = None):
         wp = stack["wordpress"]
         self.stack = stack
         self.forum = forum
         self.site_name = site_name or f"t{uuid.uuid4().hex[:6]}"
         self.webhook_secret = secrets.token_hex(16)
         self.discourse_webhook_secret = secrets.token_hex(16)
-        self.db_url = f"sqlite:///{tmp_path}/bridge.db"
+        self.db_url = db_url or f"sqlite:///{tmp_path}/bridge.db"
         port = bridge_port
         data = {
             "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": secrets.token_hex(32),
@@ -120,6 +121,7 @@ class MirrorEnv:
                 "webhook_secret": self.webhook_secret, "default_category": "blog",
                 "categories": {"events": "events"}, "languages": {"es": "noticias"}, "title": "Space news"}]},
             "mirror": {"reconcile_interval_seconds": 5, "reconcile_overlap_seconds": 0, **(mirror or {})},
+            **(sections or {}),
         }
         self.config_path = tmp_path / "space.yaml"
         self.config_path.write_text(yaml.safe_dump(data))

@@ -201,3 +201,34 @@ def test_reindex_stopped_midway_goes_on_from_where_it_was_and_drops_what_is_gone
         assert quiet.found(stale) == []  # the finished run did not see it again
     finally:
         quiet.close()
+
+
+def test_the_reindex_command_fills_the_index_and_says_what_it_did(forum, settings_file, engine):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    quiet = Forum(forum, settings_file, engine, hook=False)
+    try:
+        key = word()
+        quiet.post(title=f"Before the bridge {key}", raw=f"{LONG} {key}")
+        result = CliRunner().invoke(main, ["--config", str(settings_file), "search", "reindex", "--source", "forum"])
+        assert result.exit_code == 0, result.output
+        assert "forum: listing topics" in result.output and "post(s) in the index" in result.output
+        assert len(quiet.found(key)) == 1
+        assert ri.under_way(engine) == []
+
+        wrong = CliRunner().invoke(main, ["--config", str(settings_file), "search", "reindex", "--source", "forum",
+                                          "--site", "news"])
+        assert wrong.exit_code != 0 and "--site names a blog" in wrong.output
+    finally:
+        quiet.close()
+
+
+def test_the_reindex_command_refuses_when_search_is_off(settings_file):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    result = CliRunner().invoke(main, ["--config", str(settings_file), "search", "reindex"])
+    assert result.exit_code == 1 and "search is not enabled" in result.output
