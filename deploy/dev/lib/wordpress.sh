@@ -49,6 +49,9 @@ if (is_readable($(php_quote "$SPACE_DEV_WP_SSO_OVERRIDE"))) { include $(php_quot
 defined('SPACE_BRIDGE_SSO_URL') || define('SPACE_BRIDGE_SSO_URL', $(php_quote "$SPACE_DEV_WP_SSO_URL"));
 defined('SPACE_BRIDGE_SSO_SECRET') || define('SPACE_BRIDGE_SSO_SECRET', $(php_quote "$(wp_sso_secret)"));
 defined('SPACE_BRIDGE_LOGOUT_URL') || define('SPACE_BRIDGE_LOGOUT_URL', $(php_quote "$SPACE_DEV_WP_SSO_LOGOUT_URL"));
+// The blog's search form goes to the bridge's /search when set (deploy/wordpress/space-bridge-search.php).
+defined('SPACE_BRIDGE_SEARCH_URL') || define('SPACE_BRIDGE_SEARCH_URL', $(php_quote "$SPACE_DEV_WP_SEARCH_URL"));
+defined('SPACE_BRIDGE_SEARCH_SCOPE') || define('SPACE_BRIDGE_SEARCH_SCOPE', $(php_quote "$SPACE_DEV_WP_SEARCH_SCOPE"));
 $( [[ -n $SPACE_DEV_WP_SSO_ROLES ]] && printf "defined('SPACE_BRIDGE_ROLES') || define('SPACE_BRIDGE_ROLES', %s);" "$(php_quote "$SPACE_DEV_WP_SSO_ROLES")")
 EOF
 )
