@@ -58,6 +58,9 @@ ROUTES = [
     ("GET", "/whoami"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
+    ("GET", "/search.json"),
+    ("GET", "/search"),
+    ("GET", "/opensearch.xml"),
 ]
 
 
@@ -84,6 +87,7 @@ def app(wikimedia_double, engine, tmp_path):
         "relay": {"targets": [{"name": "wiki-news", "kind": "wiki", "options": {"page": "Space/News"}},
                               {"name": "irc-mods", "kind": "irc", "private": True}],
                   "rules": [{"events": ["*"], "targets": ["wiki-news", "irc-mods"]}]},
+        "search": {"enabled": True},
     }
     application = create_app(config.parse(data, "<fuzz>"), engine)
     accounts.upsert_from_profile(engine, MEMBER)
@@ -102,7 +106,8 @@ latin1_text = st.text(st.characters(min_codepoint=1, max_codepoint=255, blacklis
 some_text = st.one_of(st.text(max_size=80), ODD, latin1_text)
 
 PARAMS = ["next", "sso", "sig", "uselang", "state", "code", "error", "error_description", "csrf_token", "t", "v1",
-          "prompt", "return_sso_url"]
+          "prompt", "return_sso_url", "q", "page", "tags", "category", "author", "after", "before", "in", "lang",
+          "order"]
 
 
 @st.composite
