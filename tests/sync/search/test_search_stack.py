@@ -16,6 +16,8 @@ import pytest
 import requests
 from mirror_harness import MirrorEnv, write_wp_constants
 
+from bridge.clients.wordpress import WordPressClient
+
 pytestmark = pytest.mark.stack
 
 FOUND_WITHIN = 5.0  # seconds: the issue's promise
@@ -168,3 +170,52 @@ def test_arabic_with_or_without_diacritics_and_a_chinese_substring(env):
     assert urls(env, q="المعرفة الحرة") == [ar.permalink]
     assert urls(env, q="百科社区") == [zh.permalink]
     assert urls(env, q="百科") == [zh.permalink]
+
+
+def test_a_blog_without_a_forum_is_searchable_too(stack, tmp_path, db_url):
+    """No forum configured: no mirror job reads the post, so the blog's web hook queues the search's own job."""
+    import secrets
+
+    import yaml
+    from mirror_harness import BridgeServer
+
+    from bridge import config, jobs, store
+    from bridge.app import create_app
+    from bridge.outbox import Outbox, Worker
+
+    wp = stack["wordpress"]
+    site, secret = f"s{uuid.uuid4().hex[:6]}", secrets.token_hex(16)
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump({
+        "bridge": {"public_url": "http://127.0.0.1:8090", "secret_key": secrets.token_hex(32), "database_url": db_url,
+                   "state_dir": str(tmp_path / "state"), "log_format": "console", "log_level": "warning"},
+        "outbox": {"poll_interval_seconds": 0.05, "lease_seconds": 3, "backoff_base_seconds": 0.05},
+        "wordpress": {"sites": [{"name": site, "url": wp["url"], "username": wp["admin_user"],
+                                 "password": wp["app_password"], "webhook_secret": secret}]},
+        "search": {"enabled": True, "site_languages": {site: "es"}},
+    }))
+    settings = config.load(path)
+    engine = store.make_engine(db_url)
+    store.upgrade(engine)
+    server = BridgeServer(create_app(settings, engine)).start()
+    worker = Worker(Outbox(engine, settings.outbox), jobs.handlers(settings, engine), threads=1)
+    threads = worker.start()
+    write_wp_constants(f"{server.url}/webhooks/wordpress/{site}", secret)
+    try:
+        key = word()
+        client = WordPressClient(wp["url"], wp["admin_user"], wp["app_password"])
+        post = client.create_post(f"Noticias {key}", f"<p>{key} en español</p>", status="publish")
+
+        def found():
+            r = requests.get(f"{server.url}/search.json", params={"q": key, "lang": "es"}, timeout=10)
+            return [x["url"] for x in r.json()["results"]]
+
+        took = wait_until(lambda: found() == [post.permalink])
+        assert took <= FOUND_WITHIN
+        client.trash_post(post.id)
+        wait_until(lambda: found() == [])
+    finally:
+        write_wp_constants(None, None)
+        worker.stop(threads, timeout=5)
+        server.stop()
+        engine.dispose()
