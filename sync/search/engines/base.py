@@ -257,14 +257,24 @@ class BaseEngine:
         body = f"FROM search_documents d {' '.join(match.joins)} WHERE {' AND '.join(where)}"
         size = self.settings.page_size
         params.update(limit=size, offset=(page - 1) * size)
+        # One pass over the matches gives the page's ids and the total (count(*) OVER () is
+        # computed before LIMIT); only the page's rows are then read whole, bodies included. A
+        # separate count would go over every match a second time.
         select = _text(
             "SELECT d.source, d.site, d.remote_id, d.url, d.title, d.body, d.author, d.language, d.tags,"
-            f" d.category, d.created_at, d.updated_at, d.views, d.replies, {score} AS score {body}"
-            f" ORDER BY {order} LIMIT :limit OFFSET :offset", params
+            " d.category, d.created_at, d.updated_at, d.views, d.replies, p.score, p.total"
+            f" FROM (SELECT d.id AS id, {score} AS score, count(*) OVER () AS total {body}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset) p JOIN search_documents d ON d.id = p.id"
+            f" ORDER BY {order.replace('score', 'p.score')}", params
         ).columns(created_at=sa.DateTime, updated_at=sa.DateTime)
         with store.reader(self.engine) as conn:
-            total = conn.execute(_text(f"SELECT count(*) {body}", params)).scalar()
             rows = conn.execute(select).mappings().all()
+            if rows:
+                total = rows[0]["total"]
+            elif page == 1:
+                total = 0
+            else:  # a page past the last: its query saw no row to count
+                total = conn.execute(_text(f"SELECT count(*) {body}", params)).scalar()
         return Page([_result(row, query) for row in rows], total, page, size, query.hints)
 
 

@@ -34,7 +34,11 @@ def fts_string(term: str) -> str:
 class SqliteEngine(BaseEngine):
     def _write(self, conn: sa.Connection, doc_id: int, title: str, body: str, doc: Document) -> None:
         self._delete(conn, doc_id)
-        for table in ("search_fts", "search_fts_trigram"):
+        # Only a document holding a character of a script written without spaces can match a
+        # term searched as a substring (has_unspaced): the others stay out of the trigram table,
+        # which would otherwise index every three characters of every text, most of the index.
+        tables = ("search_fts", "search_fts_trigram") if has_unspaced(title) or has_unspaced(body) else ("search_fts",)
+        for table in tables:
             conn.execute(sa.text(f"INSERT INTO {table} (rowid, title, body) VALUES (:id, :title, :body)"),
                          {"id": doc_id, "title": title, "body": body})
 
@@ -55,11 +59,11 @@ class SqliteEngine(BaseEngine):
         for name, table, chosen in (("w", "search_fts", words), ("t", "search_fts_trigram", long_)):
             if chosen:
                 m.joins.append(f"JOIN (SELECT rowid AS id, -bm25({table}, {WEIGHTS}) AS rank FROM {table}"
-                               f" WHERE {table} MATCH :{name}_match) {name} ON {name}.id = d.id")
+                               f" WHERE {table} MATCH :{name}_match) {name} ON +{name}.id = d.id")
                 m.params[f"{name}_match"] = " ".join(fts_string(t) for t in chosen)
                 scores.append(f"{name}.rank")
         if short:
-            m.joins.append("JOIN search_fts_trigram s ON s.rowid = d.id")
+            m.joins.append("JOIN search_fts_trigram s ON +s.rowid = d.id")
             for i, term in enumerate(short):
                 m.where.append(f"(instr(s.title, :s{i}) > 0 OR instr(s.body, :s{i}) > 0)")
                 # bm25 values are small; a title hit outweighs a body hit the same ten to one

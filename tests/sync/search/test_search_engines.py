@@ -183,3 +183,25 @@ def test_the_same_new_document_indexed_by_two_jobs_at_once_is_one_document(engin
     assert errors == []
     page = searches[0].search(parse("lighthouse"), 1)
     assert page.total == 1 and page.results[0].title in ("First", "Second")
+
+
+def test_a_chinese_term_follows_edits_that_add_or_remove_chinese_text(search):
+    # SQLite keeps only documents with such text in its substring (trigram) index: an edit moves
+    # a document in or out of it, and the search must follow.
+    search.index(doc(1, "Trip notes", "we visited 长城 in spring"))
+    search.index(doc(2, "Plain notes", "nothing but Latin letters"))
+    assert find(search, "长城") == ["1"] and find(search, "长") == ["1"]
+    search.index(doc(1, "Trip notes", "we visited the wall in spring"))
+    search.index(doc(2, "Plain notes", "now with 长城 too"))
+    assert find(search, "长城") == ["2"] and find(search, "长") == ["2"]
+    assert set(find(search, "notes -长城")) == {"1"}
+
+
+def test_the_total_is_told_on_every_page_even_past_the_last(search):
+    for i in range(7):
+        search.index(doc(i, f"Tide table {i}", "tides"))
+    pages = [search.search(parse("tides"), p) for p in (1, 2, 3)]
+    assert [len(p.results) for p in pages] == [5, 2, 0]
+    assert [p.total for p in pages] == [7, 7, 7] and pages[2].pages == 2
+    assert search.search(parse("nothing-like-this"), 1).total == 0
+    assert search.search(parse("nothing-like-this"), 2).total == 0
