@@ -72,7 +72,10 @@ function ensure_table() {
   KEY day (day)
 ) {$wpdb->get_charset_collate()};"
 	);
-	update_option( DB_VERSION_OPTION, DB_VERSION, true );
+	// Only once the table is there: a failed CREATE (no privilege) is tried again next time.
+	if ( $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $table ) ) ) === $table ) {
+		update_option( DB_VERSION_OPTION, DB_VERSION, true );
+	}
 }
 
 function retention_days() {

@@ -308,7 +308,8 @@ def test_previews_head_robots_feeds_and_editors_are_not_views(wp, clients, posts
 
 
 @pytest.mark.stack
-def test_the_table_holds_post_day_and_count_only():
+def test_the_table_holds_post_day_and_count_only(posts):
+    reader().get(posts()[1], timeout=30)  # the table is made on the first view
     columns = json.loads(wp_php("global $wpdb; echo json_encode($wpdb->get_col("
                                 "\"SHOW COLUMNS FROM {$wpdb->prefix}space_bridge_views\"));"))
     assert columns == ["post_id", "day", "views"]
