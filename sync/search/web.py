@@ -70,12 +70,11 @@ def read(args, settings: SearchSettings) -> Asked:
                  page=_page(args.get("page"), settings))
 
 
-def run(engine: BaseEngine, settings: SearchSettings, asked: Asked) -> tuple[Query, Page]:
-    """The parsed query and the page of results it finds (`asked.page` is a page number)."""
-    assert isinstance(asked.page, int)
+def run(engine: BaseEngine, settings: SearchSettings, asked: Asked, page: int) -> tuple[Query, Page]:
+    """The parsed query and its `page` of results."""
     fields = {("in_" if name == "in" else name): value for name, value in asked.fields.items()}
     query = parse(asked.text, max_length=settings.max_query_length, **fields)
-    return query, engine.search(query, asked.page)
+    return query, engine.search(query, page)
 
 
 def blueprint(engine: BaseEngine, settings: SearchSettings) -> Blueprint:
@@ -86,7 +85,7 @@ def blueprint(engine: BaseEngine, settings: SearchSettings) -> Blueprint:
         asked = read(request.args, settings)
         if isinstance(asked.page, str):
             return jsonify(error=asked.page), 400
-        query, found = run(engine, settings, asked)
+        query, found = run(engine, settings, asked, asked.page)
         body = {
             "q": asked.text[:settings.max_query_length], "page": found.page, "page_size": found.page_size,
             "total": found.total, "pages": found.pages, "order": query.order,
@@ -107,7 +106,7 @@ def blueprint(engine: BaseEngine, settings: SearchSettings) -> Blueprint:
             return html_page.render(settings, asked.text, asked.fields, bad_page=True)
         if not asked.anything:
             return html_page.render(settings, asked.text, asked.fields)
-        query, found = run(engine, settings, asked)
+        query, found = run(engine, settings, asked, asked.page)
         return html_page.render(settings, asked.text, asked.fields, query=query, found=found)
 
     @bp.get("/opensearch.xml")
