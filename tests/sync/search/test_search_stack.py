@@ -145,7 +145,8 @@ def test_filters_and_orders_over_what_was_fed(env, forum):
     wait_until(lambda: len(urls(env, q=key)) == 3)
 
     assert urls(env, q=key, tags="photos") == [a.permalink]
-    assert urls(env, q=f"{key} tags:walks") == [b.permalink]
+    assert urls(env, q=f"{key} tags:walks in:blog") == [b.permalink]
+    assert len(urls(env, q=f"{key} tags:walks")) == 2  # the reply is in a topic with the post's tags
     assert urls(env, q=f"{key} #events") == [a.permalink]
     assert len(urls(env, q=f"{key} in:forum")) == 1 and set(urls(env, q=key, **{"in": "blog"})) == {a.permalink, b.permalink}
     author = search(env, q=key, **{"in": "blog"})["results"][0]["author"]
