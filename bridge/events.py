@@ -24,6 +24,8 @@ Events published today:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -38,10 +40,32 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
+# Reading the installed features takes milliseconds (entry point metadata); an event is published
+# on every web hook and mirror job, so each configuration's subscribers are looked up once. The
+# cache holds the settings object itself, so an id is never reused while its entry lives.
+_CACHE_SIZE = 16
+_cache: OrderedDict[int, tuple[object, list[features.Feature]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _enabled(settings: "Settings") -> list[features.Feature]:
+    with _cache_lock:
+        hit = _cache.get(id(settings))
+        if hit is not None and hit[0] is settings:
+            _cache.move_to_end(id(settings))
+            return hit[1]
+    found = features.enabled(settings)
+    with _cache_lock:
+        _cache[id(settings)] = (settings, found)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found
+
+
 def publish(settings: "Settings", engine: "sa.Engine", name: str, **data: Any) -> int:
     """Hand event `name` to every enabled feature subscribed to it; returns how many heard it."""
     heard = 0
-    for feature in features.enabled(settings):
+    for feature in _enabled(settings):
         subscriber = feature.subscribers.get(name)
         if subscriber is None:
             continue
