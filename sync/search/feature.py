@@ -1,7 +1,7 @@
 """The search feature: one search over the blogs and the forum (issue 15).
 
-Found by the shell through the `space_bridge.features` entry point (pyproject.toml); off unless
-`search: enabled: true`. It serves the search (sync/search/web.py), keeps the index in step with
+Found by the shell through the `space_bridge.features` entry point (pyproject.toml); on unless
+`search: enabled: false`. It serves the search (sync/search/web.py), keeps the index in step with
 what the other flows publish (sync/search/feed.py: the posts the mirror reads, the forum's web
 hooks), looks at every platform periodically for what a lost web hook missed, and adds
 `space-bridge search reindex` (sync/search/commands.py).

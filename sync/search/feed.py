@@ -39,6 +39,7 @@ from bridge.store import get_checkpoint, reader, set_checkpoint
 from sync import mapping
 from sync.search.documents import BLOG, FORUM, FORUM_SITE, blog_document, forum_documents
 from sync.search.engines import BaseEngine, for_database
+from sync.search.schema import documents
 
 log = structlog.get_logger(__name__)
 
@@ -170,8 +171,26 @@ def on_forum_webhook(settings, engine: sa.Engine, *, event: str, data: dict) -> 
         return
     if topic_id is None:
         return
+    if _mirror_noise(engine, topic_id, event, data):
+        return
     with engine.begin() as conn:
         enqueue_topic(conn, topic_id, event, forum_job_key(topic_id, event, data), post_id)
+
+
+def _mirror_noise(engine: sa.Engine, topic_id: int, event: str, data: dict) -> bool:
+    """Whether the delivery is about a topic the mirror made and nothing of it is the index's:
+    its first post is the blog post (indexed as the blog's), and while no reply of it is indexed
+    a topic event changes nothing here. Skipping these keeps the mirror's own creates and edits
+    from costing the forum a second read each (they share one request budget)."""
+    with reader(engine) as conn:
+        if mapping.by_topic(conn, topic_id) is None:
+            return False
+        if event in POST_EVENTS:
+            post = data.get("post") if isinstance(data.get("post"), dict) else {}
+            return post.get("post_number") == 1
+        return conn.execute(sa.select(documents.c.id).where(
+            documents.c.source == FORUM, documents.c.site == FORUM_SITE,
+            documents.c.thread == str(topic_id)).limit(1)).first() is None
 
 
 class ForumFeed:

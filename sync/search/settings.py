@@ -41,7 +41,7 @@ def _config(name: str) -> str:
 
 
 class SearchSettings(Model):
-    enabled: bool = Field(False, description="serve /search.json and keep the index")
+    enabled: bool = Field(True, description="serve /search, /search.json and /opensearch.xml and keep the index")
     page_size: int = Field(20, ge=1, le=100, description="results per page")
     max_page: int = Field(500, ge=1, le=10_000, description="deepest page a client may ask for")
     max_query_length: int = Field(500, ge=10, le=5000, description="characters of a query read; the rest is ignored")

@@ -230,5 +230,6 @@ def test_the_reindex_command_refuses_when_search_is_off(settings_file):
 
     from bridge.cli import main
 
+    settings_file.write_text(settings_file.read_text() + "search:\n  enabled: false\n")
     result = CliRunner().invoke(main, ["--config", str(settings_file), "search", "reindex"])
     assert result.exit_code == 1 and "search is not enabled" in result.output

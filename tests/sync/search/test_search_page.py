@@ -285,7 +285,8 @@ def test_opensearch_follows_the_members_language_and_the_page_links_it(client):
     assert link["href"] == PUBLIC_URL + "/opensearch.xml" and link["title"] == "Wikimedia Space"
 
 
-def test_without_search_enabled_there_is_no_page_and_no_description(settings_file, engine):
+def test_with_search_turned_off_there_is_no_page_and_no_description(settings_file, engine):
+    settings_file.write_text(settings_file.read_text() + "search:\n  enabled: false\n")
     client = create_app(config.load(settings_file), engine).test_client()
     assert client.get("/search?q=honey").status_code == 404
     assert client.get("/opensearch.xml").status_code == 404

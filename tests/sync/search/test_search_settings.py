@@ -8,9 +8,9 @@ from pydantic import ValidationError
 from sync.search.settings import SearchSettings
 
 
-def test_defaults_keep_search_off_in_the_spaces_languages():
+def test_defaults_search_the_spaces_languages():
     s = SearchSettings()
-    assert not s.enabled and s.page_size == 20  # off until the index is fed
+    assert s.enabled and s.page_size == 20
     assert s.config_for("ar") == "arabic" and s.config_for("EN") == "english" and s.config_for("zh") == "simple"
     assert s.configs() == ["arabic", "english", "simple", "spanish"]
 

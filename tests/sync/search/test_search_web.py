@@ -76,7 +76,8 @@ def test_any_parameters_give_200_or_400_never_5xx(client, params):
     assert resp.is_json
 
 
-def test_without_search_enabled_there_is_no_search_endpoint(settings_file, engine):
-    """Off by default: until the index is fed, members would be told nothing exists."""
+def test_search_is_on_by_default_and_turned_off_has_no_endpoint(settings_file, engine):
+    assert create_app(config.load(settings_file), engine).test_client().get("/search.json?q=honey").status_code == 200
+    settings_file.write_text(settings_file.read_text() + "search:\n  enabled: false\n")
     app = create_app(config.load(settings_file), engine).test_client()
     assert app.get("/search.json?q=honey").status_code == 404
