@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bridge import config, store  # noqa: E402
-from bridge.clients.mediawiki import PageNotFound  # noqa: E402
+from bridge.clients.mediawiki import PageNotFound, PageRevision  # noqa: E402
 from bridge.outbox import Outbox, Worker  # noqa: E402
 from sync.relay import targets as targets_mod  # noqa: E402
 from sync.relay.deliver import DELIVER, deliver_handler, relay  # noqa: E402
@@ -56,6 +56,12 @@ class WikiStub:
             if title not in self.pages:
                 raise PageNotFound(title)
             return self.pages[title]
+
+    def page_revision(self, title, redirects=False):  # the wiki target reads pages this way
+        return PageRevision(title, 1, 1, "wikitext", self.get_wikitext(title))
+
+    def revision_id(self, title, redirects=False):
+        return 1 if title in self.pages else None
 
     def prepend_text(self, title, text, summary):
         with self.lock:

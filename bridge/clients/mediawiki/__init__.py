@@ -32,8 +32,8 @@ from bridge.clients.mediawiki.client import (DEFAULT_MAX_RETRIES, DEFAULT_MAXLAG
                                              DEFAULT_TIMEOUT, MediaWikiClient)
 from bridge.clients.mediawiki.errors import (EditConflict, EditResult, InvalidTitle, MediaWikiAuthError,
                                              MediaWikiEditRefused, MediaWikiError, MediaWikiLagError,
-                                             MediaWikiUnavailable, PageNotFound, PageProtected, Section,
-                                             UserBlocked, WikiReadOnly)
+                                             MediaWikiUnavailable, PageNotFound, PageProtected, PageRevision,
+                                             Section, UserBlocked, WikiReadOnly)
 
 __all__ = [
     "DEFAULT_MAXLAG",
@@ -52,6 +52,7 @@ __all__ = [
     "MediaWikiUnavailable",
     "PageNotFound",
     "PageProtected",
+    "PageRevision",
     "Section",
     "UserBlocked",
     "WikiReadOnly",

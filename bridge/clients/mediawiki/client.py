@@ -14,8 +14,8 @@ import requests
 from bridge.clients import DEFAULT_USER_AGENT
 from bridge.clients.mediawiki.errors import (EditConflict, EditResult, InvalidTitle, MediaWikiAuthError,
                                              MediaWikiEditRefused, MediaWikiError, MediaWikiLagError,
-                                             MediaWikiUnavailable, PageNotFound, PageProtected, Section,
-                                             UserBlocked, WikiReadOnly)
+                                             MediaWikiUnavailable, PageNotFound, PageProtected, PageRevision,
+                                             Section, UserBlocked, WikiReadOnly)
 from bridge.clients.mediawiki.site import Site, response_hook, split_api_url
 from bridge.clients.scrub import Scrubber
 
@@ -288,6 +288,58 @@ class MediaWikiClient:
             return page.text(cache=False)
 
         return self._run(f"read {title!r}", operation)
+
+    def _query_page(self, site: Site, title: str, redirects: bool, **params: Any) -> dict:
+        """The one page of an ``action=query&titles=`` answer (formatversion=2), or the error
+        MediaWiki's ApiPageSet gives it: ``invalid`` (InvalidTitle), ``missing`` (PageNotFound)."""
+        if redirects:
+            params["redirects"] = 1
+        data = site.get("query", titles=title, formatversion=2, **params)
+        pages = (data.get("query") or {}).get("pages") or []
+        page = pages[0] if pages and isinstance(pages[0], dict) else {}
+        if page.get("invalid") or not pages:
+            reason = str(page.get("invalidreason") or "not a valid title")
+            raise InvalidTitle(f"MediaWiki {self._host}: {title!r}: {reason}", code="invalidtitle", info=reason)
+        if page.get("missing") or "pageid" not in page:
+            raise PageNotFound(f"MediaWiki {self._host}: no page {title!r}", code="missingtitle")
+        return page
+
+    def page_revision(self, title: str, *, redirects: bool = False) -> PageRevision:
+        """A page's current revision id, content model and text, in one request
+        (``action=query&prop=revisions&rvprop=ids|content|contentmodel&rvslots=main``,
+        mediawiki.org/wiki/API:Revisions). PageNotFound when it does not exist, InvalidTitle
+        when the title is not one; ``redirects=True`` reads the page a redirect points to."""
+
+        def operation(site: Site) -> PageRevision:
+            page = self._query_page(site, title, redirects, prop="revisions",
+                                    rvprop="ids|content|contentmodel", rvslots="main")
+            revisions = page.get("revisions") or []
+            if not revisions:
+                raise PageNotFound(f"MediaWiki {self._host}: {title!r} has no revision", code="missingtitle")
+            rev = revisions[0]
+            main = (rev.get("slots") or {}).get("main") or {}
+            if main.get("texthidden") or "content" not in main:
+                # a revision whose text is deleted (revision deletion): nothing to read
+                raise MediaWikiError(f"MediaWiki {self._host}: the text of {title!r} is hidden", code="texthidden")
+            return PageRevision(title=page.get("title", title), page_id=int(page["pageid"]),
+                                revision_id=int(rev["revid"]), content_model=str(main.get("contentmodel", "")),
+                                text=str(main["content"]))
+
+        return self._run(f"read {title!r}", operation)
+
+    def revision_id(self, title: str, *, redirects: bool = False) -> int | None:
+        """The id of a page's current revision, None when the page does not exist: one cheap
+        request without the text (``prop=info``, its ``lastrevid``; mediawiki.org/wiki/API:Info),
+        to tell whether a page changed since it was read with page_revision()."""
+
+        def operation(site: Site) -> int | None:
+            try:
+                page = self._query_page(site, title, redirects, prop="info")
+            except PageNotFound:
+                return None
+            return int(page["lastrevid"])
+
+        return self._run(f"look up {title!r}", operation)
 
     def page_exists(self, title: str) -> bool:
         return self._run(f"look up {title!r}", lambda site: site.pages[title].exists)

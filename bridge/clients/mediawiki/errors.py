@@ -9,7 +9,7 @@ from bridge.clients.errors import PlatformError
 
 __all__ = ["EditConflict", "EditResult", "InvalidTitle", "MediaWikiAuthError", "MediaWikiEditRefused",
            "MediaWikiError", "MediaWikiLagError", "MediaWikiUnavailable", "PageNotFound", "PageProtected",
-           "Section", "UserBlocked", "WikiReadOnly"]
+           "PageRevision", "Section", "UserBlocked", "WikiReadOnly"]
 
 
 class MediaWikiError(PlatformError):
@@ -98,3 +98,16 @@ class Section:
     heading: str
     anchor: str
     index: str
+
+
+@dataclass(frozen=True)
+class PageRevision:
+    """A page's current revision: its id, the main slot's content model and text.
+
+    ``title`` is the page read (after a redirect, when one was followed)."""
+
+    title: str
+    page_id: int
+    revision_id: int
+    content_model: str
+    text: str
