@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -297,7 +297,7 @@ class Writer:
             return "".join(w) + "。"
         if lang in ("en", "es"):
             w[0] = w[0][:1].upper() + w[0][1:]
-        return " ".join(w) + ("." if lang != "ar" else ".")
+        return " ".join(w) + "."
 
     def paragraphs(self, lang: str, words: int) -> list[str]:
         out, left = [], words
@@ -312,8 +312,7 @@ class Writer:
         return out
 
     def title(self, lang: str) -> str:
-        t = self.sentence(lang, self.rng.randint(4, 9)).rstrip(".。")
-        return t
+        return self.sentence(lang, self.rng.randint(4, 9)).rstrip(".。")
 
 
 def vocalise(text: str, rng: random.Random) -> str:
