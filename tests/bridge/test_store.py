@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bridge import store
+from sync.notify import schema as notify_schema  # noqa: F401 - declares notify_preferences on it too
 from sync.search import schema as search_schema  # declares search_documents on the shared metadata
 
 
