@@ -213,7 +213,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
                                 content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
             return page.bad_link_page(page.language(), reason=reason, settings_href=settings_href(uselang()))
         preferences.unsubscribe(engine, asked.sub, asked.event)
-        log.info("notify.unsubscribed", sub=asked.sub, event=asked.event or "all", one_click=one_click)
+        log.info("notify.unsubscribed", sub=asked.sub, what=asked.event or "all", one_click=one_click)
         if one_click:
             return Response("Unsubscribed.\n", content_type="text/plain; charset=utf-8",
                             headers={"Cache-Control": "no-store"})
