@@ -94,9 +94,9 @@ def unsubscribe_page(lang: str, *, token: str, event: str | None, username: str,
     t = i18n.translator(lang)
     what = (t(PREFIX + "unsubscribe-confirm-event", isolate(username), t(event_label_key(event))) if event
             else t(PREFIX + "unsubscribe-confirm-all", isolate(username)))
-    return _response("notify/unsubscribe.html", lang, 200, title=t(PREFIX + "unsubscribe-pagetitle"),
-                     message=what, token=token, action=action, uselang=uselang,
-                     others=_others(lang, {"t": token}))
+    return _response("notify/unsubscribe.html", lang, 200,
+                     title=t(PREFIX + "unsubscribe-pagetitle", t("spacebridge-site-name")), message=what,
+                     token=token, action=action, uselang=uselang, others=_others(lang, {"t": token}))
 
 
 def unsubscribed_page(lang: str, *, event: str | None, settings_href: str) -> Response:
