@@ -121,7 +121,8 @@ def _checked_set(field: str, values: Iterable[str]) -> frozenset[str]:
     values = frozenset(values)
     for v in values:
         if not isinstance(v, str) or _item(field, v) != v:
-            raise InvalidPreference(field, "character" if isinstance(v, str) else "choice", str(v)[:MAX_ITEM_LENGTH], "|")
+            code = "character" if isinstance(v, str) else "choice"
+            raise InvalidPreference(field, code, str(v)[:MAX_ITEM_LENGTH], "|")
     if len(values) > MAX_ITEMS:
         raise InvalidPreference(field, "too-many", MAX_ITEMS)
     return values

@@ -21,7 +21,7 @@ from dataclasses import replace
 from urllib.parse import urlencode, urlsplit
 
 import structlog
-from flask import Blueprint, Response, current_app, redirect, request, session
+from flask import Blueprint, Response, redirect, request, session
 
 from bridge import i18n
 from sync.notify import page, preferences, unsubscribe

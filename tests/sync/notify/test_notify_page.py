@@ -120,7 +120,8 @@ def test_spanish_messages_name_the_field_and_keep_what_was_typed(client):
     assert response.status_code == 400
     page = soup(response)
     errors = [li.text for li in page.select("#notify-errors li")]
-    assert errors[0] == "\u2068Etiquetas\u2069: «\u2068" + "x" * 100 + "…\u2069» es demasiado largo (como máximo \u2068100\u2069 caracteres)."
+    assert errors[0] == ("\u2068Etiquetas\u2069: «\u2068" + "x" * 100 + "…\u2069» es demasiado largo "
+                         "(como máximo \u2068100\u2069 caracteres).")
     assert errors[1] == "\u2068Idiomas\u2069: «\u2068Español\u2069» no es un código de idioma como en, es o pt-br."
     assert errors[2].startswith("\u2068Mi wiki principal\u2069: «\u2068no es un wiki\u2069»")
     assert page.select_one("#notify-errors h2").text == "No se guardó nada. Corrige lo siguiente:"
@@ -160,9 +161,9 @@ def test_email_is_offered_only_with_a_confirmed_address(client):
 # -- unsubscribe ----------------------------------------------------------------------------------
 def _subscribed(engine):
     for sub in (ALICE, BOB):
-        prefs_.save(engine, prefs_.Preferences(sub=sub, events=frozenset({"mentions", "new_posts"}), categories=frozenset(),
-                                               tags=frozenset(), languages=frozenset(), channel="talk",
-                                               frequency="instant", wiki="meta.wikimedia.org", updated_at=None))
+        prefs_.save(engine, prefs_.Preferences(
+            sub=sub, events=frozenset({"mentions", "new_posts"}), categories=frozenset(), tags=frozenset(),
+            languages=frozenset(), channel="talk", frequency="instant", wiki="meta.wikimedia.org", updated_at=None))
 
 
 def test_get_never_unsubscribes(client):
