@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ALICE, BOB, add_members, log_in, settings_for
+from notify_helpers import ALICE, BOB, add_members, log_in, settings_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ALICE, BOB, SECRET_KEY, add_members, log_in, settings_for
+from notify_helpers import ALICE, BOB, SECRET_KEY, add_members, log_in, settings_for
 
 from bridge.app import create_app
 from sync.notify import preferences as prefs_
@@ -229,3 +229,14 @@ def test_notify_turned_off_serves_nothing(engine, db_url):
     app = create_app(settings_for(db_url, {"enabled": False}), engine)
     assert app.test_client().get(PAGE).status_code == 404
     assert app.test_client().get(UNSUB + "?t=x").status_code == 404
+
+
+def test_without_wikimedia_login_only_the_unsubscribe_links_are_served(engine, db_url):
+    """The settings page is a member's and needs the login; a link already sent still works."""
+    settings = settings_for(db_url)
+    settings = settings.model_copy(update={"wikimedia": None})
+    _subscribed(engine)
+    client = create_app(settings, engine).test_client()
+    assert client.get(PAGE).status_code == 404
+    assert client.post(UNSUB, data={"t": u.link_token(KEY, ALICE, None, time.time())}).status_code == 200
+    assert prefs_.get(engine, ALICE).channel == "none"

@@ -4,7 +4,7 @@ and the feature found by the shell through its entry point."""
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from notify_helpers import settings_for
 from bridge import features
 from bridge.config import ConfigError
 from sync.notify.settings import NotifySettings
