@@ -14,6 +14,8 @@
  *   1. Post meta the bridge owns   - registers the _space_bridge_* keys for REST and XML-RPC.
  *   2. XML-RPC parity              - gives wp.getPost/wp.getPosts the rendered title, content
  *                                    and excerpt that the REST API returns, and the real status.
+ *   4. Meta writes                 - the bridge's meta written alone, never by saving the post
+ *                                    (which could undo an editor's concurrent change).
  *   3. Wikimedia login (SSO)       - space-bridge/sso.php: "Log in with your Wikimedia account"
  *                                    (DiscourseConnect client of the bridge), single log-out and
  *                                    demotion over signed REST routes, and the author's linked
@@ -176,6 +178,127 @@ function xmlrpc_rendered_fields( $_post, $post ) {
 	return $_post;
 }
 add_filter( 'xmlrpc_prepare_post', __NAMESPACE__ . '\\xmlrpc_rendered_fields', 10, 2 );
+
+/* ---------------------------------------------------------------------------------------
+ * 4. Writing the bridge's meta without rewriting the post
+ *
+ * Writing meta through `POST /wp/v2/posts/<id>` or wp.editPost saves the whole post again:
+ * WP_REST_Posts_Controller::update_item() and wp_xmlrpc_server::_insert_post() call
+ * wp_update_post()/wp_insert_post(), which merge the request into the post as get_post() read
+ * it earlier in the same request (wp-includes/post.php; the post is in the request's object
+ * cache). An editor's change saved between that read and the write - unpublishing, moving to
+ * the trash, making it private - is silently undone, and the post is public again. These two
+ * entry points write the meta alone (update_post_meta, delete_post_meta) and never save the
+ * post: its status, content and `modified` are left as they are.
+ *
+ *   POST /wp-json/space-bridge/v1/posts/<id>/meta  {"meta": {"_space_bridge_topic_id": "12", ...}}
+ *   spaceBridge.setPostMeta( blog_id, username, password, post_id, { key: value, ... } )
+ *
+ * Only the keys of meta_fields() are written; null or "" deletes. The answer is the post as
+ * GET /wp/v2/posts/<id> (or wp.getPost) gives it.
+ * ------------------------------------------------------------------------------------- */
+
+/**
+ * Write the bridge's meta of a post, or explain why not.
+ *
+ * @param int   $post_id Post id.
+ * @param mixed $meta    key => string|null.
+ * @return true|\WP_Error
+ */
+function write_meta( $post_id, $meta ) {
+	$post = get_post( $post_id );
+	if ( ! $post || ! in_array( $post->post_type, post_types(), true ) ) {
+		return new \WP_Error( 'rest_post_invalid_id', __( 'Invalid post ID.' ), array( 'status' => 404 ) );
+	}
+	if ( ! current_user_can( 'edit_post', $post_id ) ) {
+		return new \WP_Error( 'rest_cannot_edit', __( 'Sorry, you are not allowed to edit this post.' ), array( 'status' => 403 ) );
+	}
+	if ( ! is_array( $meta ) || ! $meta ) {
+		return new \WP_Error( 'rest_invalid_param', 'meta must be an object of the bridge\'s keys', array( 'status' => 400 ) );
+	}
+	$known = array();
+	foreach ( array_keys( meta_fields() ) as $name ) {
+		$known[ META_PREFIX . $name ] = true;
+	}
+	foreach ( $meta as $key => $value ) {
+		if ( ! isset( $known[ $key ] ) ) {
+			return new \WP_Error( 'rest_invalid_param', 'not a meta key of the bridge: ' . sanitize_key( (string) $key ), array( 'status' => 400 ) );
+		}
+		if ( null !== $value && ! is_string( $value ) ) {
+			return new \WP_Error( 'rest_invalid_param', $key . ' must be a string or null', array( 'status' => 400 ) );
+		}
+	}
+	foreach ( $meta as $key => $value ) {
+		if ( null === $value || '' === $value ) {
+			delete_post_meta( $post_id, $key );
+		} else {
+			update_post_meta( $post_id, $key, wp_slash( $value ) );
+		}
+	}
+	// What a post save would do for caches, without the save: the object cache, and the
+	// `clean_post_cache` action page-cache plugins purge a post's pages on
+	// (wp-includes/post.php clean_post_cache()), so the replies shown under it are fresh.
+	clean_post_cache( $post_id );
+	return true;
+}
+
+function rest_set_meta( \WP_REST_Request $request ) {
+	$post_id = (int) $request['id'];
+	$body    = $request->get_json_params();
+	$written = write_meta( $post_id, is_array( $body ) && isset( $body['meta'] ) ? $body['meta'] : null );
+	if ( is_wp_error( $written ) ) {
+		return $written;
+	}
+	// The post as the posts route gives it (with the _embed the caller asked for).
+	$read = new \WP_REST_Request( 'GET', '/wp/v2/posts/' . $post_id );
+	$read->set_query_params( array( 'context' => 'edit' ) );
+	$response = rest_do_request( $read );
+	$embed    = $request->get_param( '_embed' );
+	return rest_ensure_response( rest_get_server()->response_to_data( $response, null !== $embed ? rest_parse_embed_param( $embed ) : false ) );
+}
+
+function register_meta_route() {
+	register_rest_route(
+		'space-bridge/v1',
+		'/posts/(?P<id>[\d]+)/meta',
+		array(
+			'methods'             => 'POST',
+			'callback'            => __NAMESPACE__ . '\\rest_set_meta',
+			'permission_callback' => function () {
+				return is_user_logged_in();  // write_meta() checks edit_post on the post itself
+			},
+		)
+	);
+}
+add_action( 'rest_api_init', __NAMESPACE__ . '\\register_meta_route' );
+
+/**
+ * spaceBridge.setPostMeta( blog_id, username, password, post_id, meta ): login as the wp.*
+ * methods do (wp_xmlrpc_server::login(): fault 403 for bad credentials).
+ */
+function xmlrpc_set_meta( $args ) {
+	global $wp_xmlrpc_server;
+	$args     = (array) $args;
+	$username = isset( $args[1] ) ? (string) $args[1] : '';
+	$password = isset( $args[2] ) ? (string) $args[2] : '';
+	$post_id  = isset( $args[3] ) ? (int) $args[3] : 0;
+	$meta     = isset( $args[4] ) ? $args[4] : null;
+	if ( ! $wp_xmlrpc_server->login( $username, $password ) ) {
+		return $wp_xmlrpc_server->error;
+	}
+	$written = write_meta( $post_id, $meta );
+	if ( is_wp_error( $written ) ) {
+		$status = (int) ( $written->get_error_data()['status'] ?? 400 );
+		return new \IXR_Error( 404 === $status ? 404 : ( 403 === $status ? 401 : 400 ), $written->get_error_message() );
+	}
+	return $wp_xmlrpc_server->wp_getPost( array( 1, $username, $password, $post_id ) );
+}
+
+function xmlrpc_meta_method( $methods ) {
+	$methods['spaceBridge.setPostMeta'] = __NAMESPACE__ . '\\xmlrpc_set_meta';
+	return $methods;
+}
+add_filter( 'xmlrpc_methods', __NAMESPACE__ . '\\xmlrpc_meta_method' );
 
 /* ---------------------------------------------------------------------------------------
  * 3. Wikimedia login (SSO), single log-out, demotion: space-bridge/sso.php

@@ -208,8 +208,11 @@ class WordPressClient:
         """Set bridge meta fields of a post; a value of None deletes that field.
 
         Example: ``client.set_meta(42, topic_id=7, topic_url="https://...", synced_at=now)``.
-        Fields not named are left alone.  Returns the post after the write: its ``modified``
-        is the time of this write (WordPress counts a meta write as a post update).
+        Fields not named are left alone.  Returns the post after the write.  The meta is
+        written alone, through the mu-plugin (``POST /space-bridge/v1/posts/<id>/meta``,
+        ``spaceBridge.setPostMeta``): the post itself is not saved again, so its status, content
+        and ``modified`` stay as the editor left them — saving it (as ``POST /wp/v2/posts/<id>``
+        and ``wp.editPost`` do) could undo an editor's change made at the same moment.
         """
         if not values:
             raise ValueError("set_meta needs at least one field")

@@ -268,10 +268,23 @@ class RestBackend:
                 raise
 
     def set_meta(self, post_id: int, encoded: dict[str, str | None]) -> Post:
+        # The mu-plugin's own route writes the meta alone: `POST /wp/v2/posts/<id>` would save
+        # the whole post and could undo an editor's change made at the same moment
+        # (deploy/wordpress/space-bridge.php, section 4).
         body = {"meta": {meta_key(name): value for name, value in encoded.items()}}
-        resp = self._request(
-            "POST", f"/wp/v2/posts/{post_id}", params={"_embed": self._EMBED}, json_body=body
-        )
+        try:
+            resp = self._request(
+                "POST", f"/space-bridge/v1/posts/{post_id}/meta", params={"_embed": self._EMBED}, json_body=body
+            )
+        except WordPressError as exc:
+            if exc.code == "rest_post_invalid_id":
+                raise PostNotFound(str(exc), code=exc.code, status=exc.status) from None
+            if exc.code != "rest_no_route":
+                raise
+            raise BridgeMetaUnavailable(
+                "WordPress has no route POST /space-bridge/v1/posts/<id>/meta: is the current space-bridge "
+                "mu-plugin (space-bridge.php) installed in wp-content/mu-plugins?", code=exc.code, status=exc.status,
+            ) from None
         post = self._post(resp.json())
         check_meta_written(post, encoded)
         return post

@@ -28,6 +28,14 @@ class _GetPostViews(wordpress_xmlrpc.AuthenticatedMethod):
     method_args = ("query",)
 
 
+class _SetPostMeta(wordpress_xmlrpc.AuthenticatedMethod):
+    """spaceBridge.setPostMeta(blog_id, username, password, post_id, {key: value}): the bridge's
+    meta written alone (deploy/wordpress/space-bridge.php, section 4); answers as wp.getPost."""
+
+    method_name = "spaceBridge.setPostMeta"
+    method_args = ("post_id", "meta")
+
+
 class _RequestsTransport(xmlrpc.client.Transport):
     """An ``xmlrpc.client`` transport over the client's ``requests.Session``: the same
     User-Agent, connection pool and time-out as the REST transport, and errors mapped to
@@ -311,25 +319,21 @@ class XmlRpcBackend:
         self._call(wordpress_xmlrpc.methods.posts.DeletePost(post_id), not_found=PostNotFound)
 
     def set_meta(self, post_id: int, encoded: dict[str, str | None]) -> Post:
-        raw = self._raw_post(post_id)
-        self._post(raw)  # fails early without the mu-plugin, instead of writing blind
-        rows: dict[str, list[int]] = {}
-        for row in raw.get("custom_fields") or ():
-            rows.setdefault(row["key"], []).append(int(row["id"]))
-        fields: list[dict[str, Any]] = []
-        for name, value in encoded.items():
-            key = meta_key(name)
-            ids = sorted(rows.get(key, ()))
-            if value is None:
-                fields.extend({"id": meta_id} for meta_id in ids)
-                continue
-            if ids:
-                fields.append({"id": ids[0], "key": key, "value": value})
-                fields.extend({"id": meta_id} for meta_id in ids[1:])  # heal duplicate rows
-            else:
-                fields.append({"key": key, "value": value})
-        self._call(wordpress_xmlrpc.methods.posts.EditPost(post_id, {"custom_fields": fields}), not_found=PostNotFound)
-        post = self.get_post(post_id)
+        # spaceBridge.setPostMeta writes the meta alone: wp.editPost would save the whole post
+        # and could undo an editor's change made at the same moment (space-bridge.php, section 4).
+        fields = {meta_key(name): ("" if value is None else value) for name, value in encoded.items()}
+        try:
+            raw = self._call(_SetPostMeta(int(post_id), fields), not_found=PostNotFound)
+        except PostNotFound:
+            raise
+        except WordPressError:
+            if self._lib is None or _SetPostMeta.method_name in (self._lib.supported_methods or ()):
+                raise
+            raise BridgeMetaUnavailable(
+                "WordPress XML-RPC has no spaceBridge.setPostMeta: is the current space-bridge mu-plugin "
+                "(space-bridge.php) installed in wp-content/mu-plugins?"
+            ) from None
+        post = self._post(raw)
         check_meta_written(post, encoded)
         return post
 

@@ -241,7 +241,7 @@ def test_rest_without_mu_plugin_refuses_to_report_meta():
 @responses.activate
 def test_rest_set_meta_detects_a_write_wordpress_dropped():
     rest_login()
-    responses.post(f"{REST}/posts/5", json=rest_post(5, "2024-03-01T10:20:30"))  # meta unchanged
+    responses.post(f"{SITE}/wp-json/space-bridge/v1/posts/5/meta", json=rest_post(5, "2024-03-01T10:20:30"))  # meta unchanged
     with pytest.raises(BridgeMetaUnavailable):
         rest_client().set_meta(5, topic_id=12)
     body = json.loads(post_calls()[0].request.body)
@@ -252,7 +252,7 @@ def test_rest_set_meta_detects_a_write_wordpress_dropped():
 def test_rest_set_meta_encodes_values_and_none_deletes():
     rest_login()
     stored = _all_meta(reply_count="3", replies='[{"n":"\\\\"}]', synced_at="2024-01-02T03:04:05Z")
-    responses.post(f"{REST}/posts/5", json=rest_post(5, "2024-03-01T10:20:31", meta=stored))
+    responses.post(f"{SITE}/wp-json/space-bridge/v1/posts/5/meta", json=rest_post(5, "2024-03-01T10:20:31", meta=stored))
     post = rest_client().set_meta(
         5, topic_id=None, reply_count=3, replies=[{"n": "\\"}],
         synced_at=datetime(2024, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1))),
@@ -397,31 +397,23 @@ def test_xmlrpc_modified_since_pages_newest_first_and_stops_at_the_first_older_p
 
 
 @responses.activate
-def test_xmlrpc_set_meta_updates_existing_rows_by_id_instead_of_adding_duplicates():
-    existing = [
-        {"id": "11", "key": "_space_bridge_topic_id", "value": "5"},
-        {"id": "12", "key": "_space_bridge_topic_id", "value": "5"},  # a duplicate row
-        {"id": "13", "key": "_space_bridge_topic_url", "value": "https://d.example/t/5"},
-        {"id": "14", "key": "unrelated", "value": "x"},
-    ]
+def test_xmlrpc_set_meta_writes_the_meta_alone_and_never_saves_the_post():
+    """wp.editPost would save the whole post (and could undo an editor's concurrent change): the
+    mu-plugin's spaceBridge.setPostMeta writes the meta alone; "" deletes."""
     after = [{"id": "11", "key": "_space_bridge_topic_id", "value": "6"},
              {"id": "20", "key": "_space_bridge_reply_count", "value": "2"}]
-    posts = iter([xmlrpc_post(5, "20240301T12:00:00", existing), xmlrpc_post(5, "20240301T12:00:01", after)])
-    edits = []
+    calls = []
 
-    def edit_post(blog, user, password, post_id, struct):
-        edits.append(struct)
-        return True
+    def set_meta(blog, user, password, post_id, meta):
+        calls.append((post_id, meta))
+        return xmlrpc_post(5, "20240301T12:00:00", after)
 
-    FakeXmlRpc({"wp.getPost": lambda *_: next(posts), "wp.editPost": edit_post, "wp.getAuthors": authors})
+    FakeXmlRpc({"spaceBridge.setPostMeta": set_meta, "wp.getAuthors": authors,
+                "wp.editPost": lambda *_: pytest.fail("wp.editPost saves the whole post")})
     post = xmlrpc_client().set_meta(5, topic_id=6, topic_url=None, reply_count=2)
 
-    assert edits == [{"custom_fields": [
-        {"id": 11, "key": "_space_bridge_topic_id", "value": "6"},
-        {"id": 12},
-        {"id": 13},
-        {"key": "_space_bridge_reply_count", "value": "2"},
-    ]}]
+    assert calls == [(5, {"_space_bridge_topic_id": "6", "_space_bridge_topic_url": "",
+                          "_space_bridge_reply_count": "2"})]
     assert post.meta == BridgeMeta(topic_id=6, reply_count=2)
 
 
@@ -644,13 +636,17 @@ def test_bridge_meta_round_trips_across_transports(clients, created, writer, rea
 
 @pytest.mark.stack
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_writing_meta_counts_as_a_modification(clients, created, transport):
-    post = clients[transport].create_post(unique("Bump"), "<p>x</p>", status="publish")
+def test_writing_meta_leaves_the_post_as_the_editor_left_it(clients, created, transport):
+    """The meta is written alone: the post is not saved again, so an editor's change made just
+    before (here: unpublished) stands, and the post's modified time is the editor's."""
+    post = clients[transport].create_post(unique("Meta alone"), "<p>x</p>", status="publish")
     created.append(post.id)
-    wait_for_next_second(post.modified)
-    after = clients[transport].set_meta(post.id, synced_at=datetime.now(timezone.utc))
-    assert after.modified > post.modified
-    assert clients[transport].get_post(post.id).modified == after.modified
+    edited = clients["rest"].update_post(post.id, status="private", title=unique("Edited"))
+    wait_for_next_second(edited.modified)
+    after = clients[transport].set_meta(post.id, synced_at=datetime.now(timezone.utc), topic_id=5)
+    assert after.meta.topic_id == 5
+    now = clients[transport].get_post(post.id)
+    assert (now.status, now.title, now.modified) == ("private", edited.title, edited.modified)
 
 
 @pytest.mark.stack

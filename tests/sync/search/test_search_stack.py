@@ -109,7 +109,11 @@ def test_a_post_that_stops_being_public_leaves_the_index(env, leave):
         assert wp_rest(env, "POST", f"/posts/{post.id}", json={"password": "s3cret"}).status_code == 200
     else:
         assert wp_rest(env, "DELETE", f"/posts/{post.id}", params={"force": "true"}).status_code == 200
-    took = wait_until(lambda: urls(env, q=key) == [])
+    try:
+        took = wait_until(lambda: urls(env, q=key) == [])
+    except AssertionError:
+        jobs = [(j.kind, j.state, j.payload.get("hint"), j.last_error) for j in env.outbox.list(limit=20)]
+        raise AssertionError(f"still found; jobs: {jobs}") from None
     assert took <= FOUND_WITHIN
 
 
