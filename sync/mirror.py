@@ -11,8 +11,8 @@ reconcile that queued the job is only a hint) and brings its Discourse topic in 
   forum refuses the external id and its topic is adopted. The mapping row is written right
   after the forum answers.
 * **update** title, category, tags and first post when what the post renders to changed
-  (a fingerprint of the rendered topic is kept, so the bridge's own meta writes, which bump the
-  post's `modified`, never cause a forum edit);
+  (a fingerprint of the rendered topic is kept, so a save that changes nothing the topic shows
+  never causes a forum edit);
 * **unlist** when the post leaves the mirrored statuses (draft, pending, private, trash) or is
   deleted, **relist** when it comes back. A discussion is never deleted.
 

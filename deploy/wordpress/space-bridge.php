@@ -40,7 +40,7 @@ const VERSION = '0.1.0';
  *
  * Every key starts with META_PREFIX. Values are single strings (an int as decimal digits,
  * JSON as text, times as ISO 8601 UTC); "" means unset. The bridge writes them over the
- * REST API (`meta` of /wp/v2/posts/<id>) or over XML-RPC (`custom_fields` of wp.editPost).
+ * REST API or XML-RPC through section 4, which writes the meta alone (never saving the post).
  *
  * The leading underscore makes the keys "protected" (is_protected_meta(), wp-includes/meta.php):
  * they do not show in the editor's Custom Fields box, so an editor's stale form cannot

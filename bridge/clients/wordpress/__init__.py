@@ -45,9 +45,10 @@ REST API silently ignores the keys and XML-RPC silently hides them, so this clie
 read or write bridge meta when it cannot see the mu-plugin (:class:`BridgeMetaUnavailable`)
 rather than report a post as "not yet synced".
 
-Writing meta is a post update on both APIs (``wp_update_post()``), so it bumps the post's
-``modified`` time: :meth:`WordPressClient.set_meta` returns the updated :class:`Post` so a
-caller can remember the ``modified`` value its own write produced.
+Meta is written through the mu-plugin's own route and method, which write the meta alone: the
+posts route and wp.editPost would save the whole post (``wp_update_post()``), and could undo an
+editor's change made at the same moment. :meth:`WordPressClient.set_meta` returns the
+:class:`Post` as it is after the write (its ``modified`` is the editor's, not the bridge's).
 """
 
 from bridge.clients import DEFAULT_USER_AGENT
