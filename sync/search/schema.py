@@ -4,8 +4,9 @@ It joins the bridge's one `MetaData` (bridge/store.py), so the schema check that
 migrations with the declared tables sees it. The full-text structures beside it are made by
 migration 0007 with each database's own DDL and are not declared here: SQLite FTS5 virtual tables
 (and the shadow tables FTS5 keeps, https://www.sqlite.org/fts5.html#fts5_table_creation_and_initialization)
-and PostgreSQL's tsvector table. Their names all start with `search_fts`, which is how
-`is_fulltext_table` tells the schema check to leave them alone.
+and PostgreSQL's tsvector table, and SQLite's covering index of the filter columns (migration
+0008). Their names all start with `search_fts`, which is how `is_fulltext_table` tells the
+schema check to leave them alone.
 """
 
 from __future__ import annotations

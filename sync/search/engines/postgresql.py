@@ -67,7 +67,13 @@ class PostgresqlEngine(BaseEngine):
                 parts = [f"phraseto_tsquery({cfg}, :w{i})" for i in range(len(words))]
                 parts += [f"!! phraseto_tsquery({cfg}, :x{i})" for i in range(len(not_words))]
                 tsquery = " && ".join(parts)
-                branches.append(f"(f.config = {cfg} AND f.tsv @@ ({tsquery}))")
+                # Words this configuration drops as stop words ("they" in english) leave an empty
+                # tsquery, which && drops in turn: "they -nothing" would be "-nothing" alone and
+                # match every document without "nothing". A branch whose wanted words all vanish
+                # matches nothing, as "they" alone does.
+                wanted = " && ".join(parts[:len(words)])
+                guard = f" AND numnode({wanted}) > 0" if words else ""
+                branches.append(f"(f.config = {cfg}{guard} AND f.tsv @@ ({tsquery}))")
                 ranks.append(f"WHEN {cfg} THEN ts_rank_cd({WEIGHTS}, f.tsv, {tsquery})")
             m.where.append("(" + " OR ".join(branches) + ")")
             scores.append(f"(CASE f.config {' '.join(ranks)} ELSE 0.0 END)")

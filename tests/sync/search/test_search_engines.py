@@ -217,3 +217,13 @@ def test_a_short_chinese_term_said_more_often_ranks_first(search, engine):
     assert found[0] == "3"  # the title first
     if engine.dialect.name == "sqlite":
         assert found == ["3", "1", "2"]
+
+
+def test_a_word_with_an_exclusion_never_finds_everything_without_the_excluded_word(search):
+    """On PostgreSQL english drops "they" as a stop word: the query must not shrink to "-nothing"."""
+    search.index(doc(1, "They came", "they came for the talks"))
+    search.index(doc(2, "Budget", "numbers only"))
+    search.index(doc(3, "Nothing here", "nothing"))
+    found = find(search, "they -nothing")
+    assert "2" not in found and "3" not in found
+    assert set(find(search, "budget -nothing")) == {"2"}
