@@ -205,14 +205,20 @@ def wp_config_constants(tmp_path: Path, *extra_vars: str) -> dict:
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     code = (f"include {json.dumps(str(dest))}; echo json_encode(array_map('constant', "
-            "['SPACE_BRIDGE_SEARCH_URL', 'SPACE_BRIDGE_SEARCH_SCOPE', 'SPACE_BRIDGE_VIEWS_RETENTION_DAYS']));")
+            "['SPACE_BRIDGE_SEARCH_URL', 'SPACE_BRIDGE_SEARCH_SCOPE', 'SPACE_BRIDGE_VIEWS_RETENTION_DAYS',"
+            " 'SPACE_BRIDGE_LOGOUT_URL']));")
     out = subprocess.run(["php", "-r", code], capture_output=True, text=True, timeout=60, check=True).stdout
-    return dict(zip(("url", "scope", "retention"), json.loads(out)))
+    return dict(zip(("url", "scope", "retention", "logout"), json.loads(out)))
 
 
-def test_the_ansible_role_leaves_the_search_off_unless_given_an_address(tmp_path):
-    assert wp_config_constants(tmp_path) == {"url": "", "scope": "", "retention": 400}
+def test_the_ansible_role_sends_the_blog_search_to_the_bridge_unless_told_otherwise(tmp_path):
+    default = wp_config_constants(tmp_path)
+    bridge = default.pop("logout").removesuffix("/logout")  # the bridge's public_url, as the role renders it
+    assert bridge.startswith("https://")
+    assert default == {"url": bridge + "/search", "scope": "", "retention": 400}
+    assert wp_config_constants(tmp_path, json.dumps({"wordpress_search_url": ""}))["url"] == ""  # WordPress's own
     given = wp_config_constants(tmp_path, json.dumps({"wordpress_search_url": "https://bridge.example.org/search?it's",
                                                       "wordpress_search_scope": "blog",
                                                       "wordpress_views_retention_days": 30}))
+    given.pop("logout")
     assert given == {"url": "https://bridge.example.org/search?it's", "scope": "blog", "retention": 30}
