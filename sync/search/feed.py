@@ -344,32 +344,30 @@ def handlers(settings, engine: sa.Engine) -> dict[str, Callable[[Job], None]]:
     return kinds
 
 
-def refresh_all_views(settings, engine: sa.Engine) -> None:
-    """The blogs' view counts, every `search.views_interval_seconds` (the forum's come with each
-    topic read). A blog without the counter is logged and skipped."""
+def _each_blog(settings, what: str, action: Callable[[str, object], int]) -> None:
+    """`action(site name, client)` on every blog; a blog that cannot be reached (or lacks what is
+    asked of it) is logged and looked at again next time."""
     from bridge import platforms
 
     for site in settings.wordpress.sites:
         try:
             with platforms.wordpress(settings, site.name) as client:
-                changed = refresh_views(settings, engine, site.name, client)
-            log.info("search.views", site=site.name, changed=changed)
+                count = action(site.name, client)
+            log.info(f"search.{what}", site=site.name, count=count)
         except WordPressError as exc:
-            log.warning("search.views_failed", site=site.name, error=str(exc))
+            log.warning(f"search.{what}_failed", site=site.name, error=str(exc))
+
+
+def refresh_all_views(settings, engine: sa.Engine) -> None:
+    """The blogs' view counts, every `search.views_interval_seconds` (the forum's come with each
+    topic read)."""
+    _each_blog(settings, "views", lambda site, client: refresh_views(settings, engine, site, client))
 
 
 def reconcile_all(settings, engine: sa.Engine) -> None:
     """The periodic look at every blog and the forum; a platform that cannot be reached is
     logged and looked at again next time."""
-    from bridge import platforms
-
-    for site in settings.wordpress.sites:
-        try:
-            with platforms.wordpress(settings, site.name) as client:
-                seen = reconcile_blog(settings, engine, site.name, client)
-            log.info("search.reconcile", site=site.name, posts=seen)
-        except WordPressError as exc:
-            log.warning("search.reconcile_failed", site=site.name, error=str(exc))
+    _each_blog(settings, "reconcile", lambda site, client: reconcile_blog(settings, engine, site, client))
     if settings.discourse is not None:
         try:
             queued = ForumFeed(settings, engine).reconcile()

@@ -233,3 +233,26 @@ def test_the_reindex_command_refuses_when_search_is_off(settings_file):
     settings_file.write_text(settings_file.read_text() + "search:\n  enabled: false\n")
     result = CliRunner().invoke(main, ["--config", str(settings_file), "search", "reindex"])
     assert result.exit_code == 1 and "search is not enabled" in result.output
+
+
+def test_the_periodic_look_goes_on_past_a_blog_that_cannot_be_reached(forum, settings_file, engine):
+    from structlog.testing import capture_logs
+
+    from sync.search import feed
+
+    data = yaml.safe_load(settings_file.read_text())
+    data["wordpress"] = {"sites": [{"name": "down", "url": "http://127.0.0.1:9", "username": "bridge",
+                                    "password": "Xk3p Qz7m Lr2v Nw8t Hy5c Bd4f",
+                                    "webhook_secret": "wordpress-webhook-secret-6f5e4d3c2b1a0f9e"}]}
+    settings_file.write_text(yaml.safe_dump(data))
+    quiet = Forum(forum, settings_file, engine, hook=False)
+    try:
+        key = word()
+        quiet.post(title=f"Seen by the periodic look {key}", raw=f"{LONG} {key}")
+        with capture_logs() as logged:
+            feed.reconcile_all(quiet.settings, engine)
+        assert [e["site"] for e in logged if e["event"] == "search.reconcile_failed"] == ["down"]
+        quiet.settle()
+        assert len(quiet.found(key)) == 1  # the forum was still looked at
+    finally:
+        quiet.close()
