@@ -37,6 +37,9 @@ from bridge.clients.wordpress import Post, PostNotFound, WordPressError
 from bridge.outbox import Job, enqueue
 from bridge.store import get_checkpoint, reader, set_checkpoint
 from sync import mapping
+# Every status a blog is asked for, as the mirror's reconcile asks: a post that left "publish"
+# must leave the index too.
+from sync.mirror import ALL_STATUSES
 from sync.search.documents import BLOG, FORUM, FORUM_SITE, blog_document, forum_documents
 from sync.search.engines import BaseEngine, for_database
 from sync.search.schema import documents
@@ -47,8 +50,6 @@ KIND_BLOG = "search.blog"
 KIND_FORUM = "search.forum"
 KIND_CATEGORY = "search.category"
 
-#: Every status a blog is asked for: a post that left "publish" must leave the index too.
-ALL_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
 POST_EVENTS = {"post_created", "post_edited", "post_destroyed", "post_recovered"}
 # Every topic_* event (created, edited, destroyed, recovered, and the status ones: Discourse's
 # lib/web_hook.rb enqueues "topic_#{status}_status_updated" for visible, closed, archived...) and
