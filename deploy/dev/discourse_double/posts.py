@@ -248,7 +248,7 @@ def update_post(ctx: Ctx):
         changed = raw != post["raw"]
         if changed:
             post["raw"] = raw
-            post["cooked"] = cook(raw)
+            post["cooked"] = cook(raw, store, user)  # Post#cook: mentions for the last editor
             post["edit_reason"] = params.get("edit_reason") or None
             if first and topic:
                 topic["excerpt_raw"] = raw

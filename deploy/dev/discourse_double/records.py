@@ -44,8 +44,13 @@ def insert_post(store, topic, user, raw, reply_to, created_at) -> dict:
     pid = store.next_id("post")
     ts = parse_time(created_at)
     number = topic["highest_post_number"] + 1
+    # PostCreator#setup_post (lib/post_creator.rb): reply_to_user_id is the replied-to post's
+    # author when that post exists
+    replied = next((p for p in store.topic_posts(topic["id"]) if p["post_number"] == reply_to), None) \
+        if reply_to else None
     post = {"id": pid, "topic_id": topic["id"], "user_id": user["id"], "post_number": number, "raw": raw,
-            "cooked": cook(raw), "created_at": ts, "updated_at": ts, "reply_to_post_number": reply_to,
+            "cooked": cook(raw, store, user), "created_at": ts, "updated_at": ts, "reply_to_post_number": reply_to,
+            "reply_to_user_id": replied["user_id"] if replied else None,
             "version": 1, "edit_reason": None, "deleted_at": None, "post_type": 1, "reply_count": 0,
             "hidden": False, "user_deleted": False, "reviewable_id": None, "created_epoch": time.time()}
     store.data["posts"][pid] = post

@@ -18,9 +18,10 @@ def avatar_template(user: dict) -> str:
     return AVATAR.format(initial=(user.get("username") or "x")[0].lower())
 
 
-def cook(raw: str) -> str:
-    """Discourse's Markdown cooking, as far as the double goes (cooking.py)."""
-    return cooking.cook(raw)
+def cook(raw: str, store=None, author: dict | None = None) -> str:
+    """Discourse's Markdown cooking, as far as the double goes (cooking.py); with the store,
+    @mentions are looked up as PrettyText.add_mentions does, for `author` (the last editor)."""
+    return cooking.cook(raw, store, author)
 
 
 def excerpt(raw: str, length: int = 200) -> str:
@@ -66,13 +67,50 @@ def category_json(store, cat: dict) -> dict:
     }
 
 
+_QUOTE_ASIDE = re.compile(r'<aside class="quote[^"]*"([^>]*)>')
+_DATA_ATTR = re.compile(r'data-(topic|post)="(\d+)"')
+
+
+def reply_quoted(store, post: dict) -> bool:
+    """Post#reply_quoted as QuotedPost.extract_from (app/models/quoted_post.rb) sets it: the post
+    quotes (aside.quote data-topic, data-post) the post it replies to."""
+    number = post.get("reply_to_post_number")
+    if not number:
+        return False
+    for m in _QUOTE_ASIDE.finditer(post.get("cooked") or ""):
+        attrs = dict(_DATA_ATTR.findall(m.group(1)))
+        if attrs.get("topic") == str(post["topic_id"]) and attrs.get("post") == str(number):
+            return any(p["post_number"] == number for p in store.topic_posts(post["topic_id"]))
+    return False
+
+
+def reply_to_user(store, post: dict) -> dict | None:
+    """PostSerializer#reply_to_user ({username, name, avatar_template}), included when
+    include_reply_to_user? holds: the post's reply_to_user (set from the replied-to post's author
+    by PostCreator) exists, unless the site setting suppress_reply_when_quoting (default on) and
+    the post quotes the post it replies to (app/serializers/post_serializer.rb)."""
+    if not post.get("reply_to_post_number"):
+        return None
+    if "reply_to_user_id" in post:
+        uid = post["reply_to_user_id"]
+    else:  # a post saved before the double kept it: the replied-to post's author
+        uid = next((p["user_id"] for p in store.topic_posts(post["topic_id"])
+                    if p["post_number"] == post["reply_to_post_number"]), None)
+    user = store.user(uid)
+    if user is None:
+        return None
+    if store.setting("suppress_reply_when_quoting") is not False and reply_quoted(store, post):
+        return None
+    return {"username": user["username"], "name": user.get("name"), "avatar_template": avatar_template(user)}
+
+
 def post_json(store, post: dict, viewer: dict | None = None, *, topic: dict | None = None) -> dict:
     """PostSerializer (the fields API clients read)."""
     user = store.user(post["user_id"]) or {"id": post["user_id"], "username": "deleted", "name": None}
     topic = topic or store.topic(post["topic_id"]) or {}
     staff = bool(user.get("admin") or user.get("moderator"))
     viewer_staff = bool(viewer and (viewer.get("admin") or viewer.get("moderator")))
-    return {
+    out = {
         "id": post["id"], "name": user.get("name"), "username": user["username"],
         "avatar_template": avatar_template(user), "created_at": post["created_at"],
         "cooked": post["cooked"], "post_number": post["post_number"], "post_type": post.get("post_type", 1),
@@ -98,6 +136,10 @@ def post_json(store, post: dict, viewer: dict | None = None, *, topic: dict | No
         "post_url": f"/t/{topic.get('slug', 'topic')}/{post['topic_id']}/{post['post_number']}",
         "mentioned_users": [], "link_counts": [], "read": True,
     }
+    replied = reply_to_user(store, post)
+    if replied is not None:
+        out["reply_to_user"] = replied
+    return out
 
 
 def tag_json(store, name: str) -> dict:
@@ -190,7 +232,8 @@ def topic_view(store, topic: dict, viewer: dict | None, *, for_web_hook: bool = 
 def web_hook_post(store, post: dict) -> dict:
     """WebHookPostSerializer: PostSerializer with raw, topic_title, category_id, the topic counts
     and category_slug, without can_* flags, actions_summary, yours, flair_*, mentioned_users,
-    badges_granted and readers_count."""
+    badges_granted and readers_count; it keeps PostSerializer's reply_to_user and its condition
+    (app/serializers/web_hook_post_serializer.rb does not turn it off)."""
     out = post_json(store, post, None)
     for k in ("can_edit", "can_delete", "can_recover", "can_see_hidden_post", "can_wiki", "actions_summary",
               "can_view_edit_history", "yours", "flair_url", "flair_bg_color", "flair_color", "mentioned_users",
