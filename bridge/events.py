@@ -19,7 +19,9 @@ Events published today:
 - ``blog.post_changed`` (``site``, ``post_id``, ``status``, ``modified``, ``mirrored``: whether
   a mirror job will read the post and publish ``blog.post_read``): a blog's web hook arrived;
 - ``forum.webhook`` (``event``, ``data``: the delivery's JSON object): the forum's web hook
-  arrived, its signature checked.
+  arrived, its signature checked;
+- ``member.login`` (``sub``): a member logged in with their Wikimedia account (sso/wikimedia.py),
+  their account row written.
 """
 
 from __future__ import annotations

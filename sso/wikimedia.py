@@ -72,7 +72,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import (Blueprint, Flask, Response, current_app, g, jsonify, redirect, render_template, request,
                    session, url_for)
 
-from bridge import i18n
+from bridge import events, i18n
 from bridge.clients import user_agent
 from bridge.config import Settings, WikimediaSettings
 from sso import accounts, policy, redirects, sessions
@@ -430,6 +430,7 @@ def callback():
     g.sso_sub = account.sub
     log.info("sso.login", sub=account.sub, username=account.username, reason=decision.reason,
              email_confirmed=account.email_confirmed)
+    events.publish(st.settings, st.engine, "member.login", sub=account.sub)
     return redirect(safe_next(nxt) or default_next())
 
 

@@ -56,6 +56,15 @@ def _name(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def reply_number(post: Mapping[str, Any]) -> int | None:
+    """The number of the post `post` answers: an integer in web hooks and GET /posts/{id}.json,
+    a string of digits where the topic's stream follows Discourse's API description."""
+    number = post.get("reply_to_post_number")
+    if isinstance(number, str) and number.isascii() and number.isdigit():
+        number = int(number)
+    return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+
+
 def concerned(post: Mapping[str, Any], topic: Mapping[str, Any], posts: Iterable[Mapping[str, Any]]) -> Concerned:
     """Who `post` concerns in `topic` (GET /t/{id}.json), given the topic's `posts` that are
     loaded (the parent is looked up among them by post_number)."""
@@ -65,8 +74,8 @@ def concerned(post: Mapping[str, Any], topic: Mapping[str, Any], posts: Iterable
     owner = _name(((topic.get("details") or {}).get("created_by") or {}).get("username")) \
         or (_name(first.get("username")) if first else None)
     parent = None
-    number = post.get("reply_to_post_number")
-    if isinstance(number, int) and not isinstance(number, bool) and number in by_number:
+    number = reply_number(post)
+    if number is not None and number in by_number:
         parent = _name(by_number[number].get("username"))
     elif isinstance(post.get("reply_to_user"), Mapping):
         parent = _name(post["reply_to_user"].get("username"))

@@ -3,7 +3,9 @@
 Found by the shell through the `space_bridge.features` entry point (pyproject.toml); on unless
 `notify: enabled: false`. It serves /me/notifications (when Wikimedia login is configured: the
 page is a member's) and the signed unsubscribe links (sync/notify/web.py), over the members'
-choices in `notify_preferences` (sync/notify/preferences.py).
+choices in `notify_preferences` (sync/notify/preferences.py). It hears the blogs, the forum and
+the logins (bridge/events.py), plans who hears of what (sync/notify/fanout.py, plan.py) and
+sends (sync/notify/deliver.py, channels.py, render.py), with daily and weekly digests.
 """
 
 from __future__ import annotations
@@ -26,13 +28,36 @@ def _blueprints(ctx: features.Context):
                           member_pages=ctx.settings.wikimedia is not None),)
 
 
+def _handlers(settings, engine):
+    from sync.notify import deliver
+
+    return deliver.handlers(settings, engine)
+
+
+def _schedule(scheduler, settings, engine) -> None:
+    from sync.notify import deliver
+
+    deliver.schedule(scheduler, settings, engine)
+
+
+def _subscriber(module: str, name: str):
+    def call(settings, engine, **data):
+        import importlib
+
+        return getattr(importlib.import_module(f"sync.notify.{module}"), name)(settings, engine, **data)
+
+    return call
+
+
 FEATURE = features.Feature(
     name="notify",
     enabled=_enabled,
     config_sections={"notify": NotifySettings},
     blueprints=_blueprints,
-    # The planner that sends notifications (sync/notify/plan.py, deliver.py) plugs in here:
-    # handlers=_handlers,        # job kind -> handler (deliveries, digests)
-    # schedule=_schedule,        # periodic jobs (digests at notify.digest_hour_utc, list re-reads)
-    # subscribers={...},         # events other flows publish (forum.webhook, blog.post_read, ...)
+    handlers=_handlers,
+    schedule=_schedule,
+    subscribers={"blog.post_read": _subscriber("fanout", "on_post_read"),
+                 "blog.post_changed": _subscriber("fanout", "on_post_changed"),
+                 "forum.webhook": _subscriber("fanout", "on_forum_webhook"),
+                 "member.login": _subscriber("deliver", "on_login")},
 )

@@ -31,6 +31,7 @@ class Happening:
     title: str
     url: str
     author_sub: str | None = None    # the member who wrote it, if one did (never told of it)
+    author_name: str | None = None   # as the platform shows it (a forum username, a blog's author name)
     category: str | None = None      # key (sync.search.query.key)
     tags: frozenset[str] = frozenset()
     language: str | None = None

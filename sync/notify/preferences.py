@@ -63,6 +63,7 @@ class Preferences:
     frequency: str  # of FREQUENCIES
     wiki: str | None  # the home wiki host for the talk page, e.g. "meta.wikimedia.org"
     updated_at: dt.datetime | None
+    language: str | None = None  # of the member's messages: the settings page's when they saved
 
 
 def defaults(sub) -> Preferences:
@@ -142,6 +143,9 @@ def validate(prefs: Preferences) -> Preferences:
         raise InvalidPreference("frequency", "choice", str(prefs.frequency)[:20])
     if prefs.wiki is not None and (not isinstance(prefs.wiki, str) or check_wiki(prefs.wiki) != prefs.wiki):
         raise InvalidPreference("wiki", "wiki", str(prefs.wiki)[:MAX_ITEM_LENGTH])
+    if prefs.language is not None and (not isinstance(prefs.language, str) or not _LANGUAGE.match(prefs.language)
+                                       or len(prefs.language) > 20):
+        raise InvalidPreference("language", "language", str(prefs.language)[:20])
     if prefs.channel == "talk" and not prefs.wiki:
         raise InvalidPreference("wiki", "wiki-missing")
     return prefs
@@ -159,7 +163,7 @@ def _row(prefs: Preferences, now: dt.datetime) -> dict:
     return {"sub": prefs.sub, **{schema.event_column(e): e in prefs.events for e in EVENTS},
             "categories": _encode(prefs.categories), "tags": _encode(prefs.tags),
             "languages": _encode(prefs.languages), "channel": prefs.channel, "frequency": prefs.frequency,
-            "wiki": prefs.wiki, "updated_at": now}
+            "wiki": prefs.wiki, "updated_at": now, "language": prefs.language}
 
 
 def _preferences(row) -> Preferences:
@@ -167,7 +171,7 @@ def _preferences(row) -> Preferences:
     return Preferences(sub=m["sub"], events=frozenset(e for e in EVENTS if m[schema.event_column(e)]),
                        categories=_decode(m["categories"]), tags=_decode(m["tags"]),
                        languages=_decode(m["languages"]), channel=m["channel"], frequency=m["frequency"],
-                       wiki=m["wiki"], updated_at=m["updated_at"])
+                       wiki=m["wiki"], updated_at=m["updated_at"], language=m["language"])
 
 
 def get(conn_or_engine: sa.Engine | sa.Connection, sub) -> Preferences:

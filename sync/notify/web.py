@@ -5,7 +5,9 @@ POST saves them, with the session's CSRF token (sso/sessions.py: a POST without 
 with 400 and nothing is saved). Whatever is wrong in a POST is said field by field in the
 member's language, with the form as it was typed, and nothing is saved; a good POST is saved
 whole and answered with a redirect to the page, which then says it was saved (so a reload never
-posts again). Email is offered only to an account whose email address Wikimedia confirmed.
+posts again). Email is offered only to an account whose email address Wikimedia confirmed, and
+only when the bridge knows a mail server (sync/notify/settings.py `mail`). The page's language
+is saved with the choices: the member's messages are written in it.
 
 /me/notifications/unsubscribe?t=TOKEN works without logging in (sync/notify/unsubscribe.py):
 GET shows one button and changes nothing (mail scanners and link previews follow links); POST
@@ -26,7 +28,7 @@ from flask import Blueprint, Response, redirect, request, session
 from bridge import i18n
 from sync.notify import page, preferences, unsubscribe
 from sync.notify.preferences import CHANNELS, EVENTS, FREQUENCIES, InvalidPreference, Preferences
-from sync.notify.settings import NotifySettings
+from sync.notify.settings import NotifySettings, mail
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +128,11 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
     key = unsubscribe.secret(settings.bridge.secret_key)
     max_age = notify.unsubscribe_link_days * 86400
     wiki_default = default_wiki(settings)
+    mail_known = mail(settings) is not None
+
+    def mail_offered(account) -> bool:
+        """Email is a choice when Wikimedia confirmed the member's address and a mail server is known."""
+        return mail_known and bool(account.email and account.email_confirmed)
 
     def uselang() -> str | None:
         value = request.values.get("uselang")
@@ -140,7 +147,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
         def _member_page(account, lang, *, form, errors, saved=False, status=200):
             return page.settings_page(
                 lang, form=form, errors=errors, username=account.username,
-                email_offered=bool(account.email and account.email_confirmed), saved=saved,
+                email_offered=mail_offered(account), saved=saved,
                 token=sessions.csrf_token(session), action=request.script_root + SETTINGS_PATH,
                 uselang=uselang(), status=status)
 
@@ -164,7 +171,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
                 log.warning("notify.settings_refused", sub=account.sub, reason="csrf")
                 return page.refused_page(lang, again=settings_href(uselang()))
             stored = preferences.get(engine, account.sub)
-            email_offered = bool(account.email and account.email_confirmed)
+            email_offered = mail_offered(account)
             typed, prefs, errors = read_form(request.form, stored, email_offered=email_offered,
                                              wiki_default=wiki_default)
             if prefs is None:
@@ -173,7 +180,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
                 for err in errors:
                     messages.setdefault(err.field, _message(t, err))
                 return _member_page(account, lang, form=typed, errors=messages, status=400)
-            preferences.save(engine, prefs)
+            preferences.save(engine, replace(prefs, language=lang))
             log.info("notify.settings_saved", sub=account.sub, events=sorted(prefs.events), channel=prefs.channel,
                      frequency=prefs.frequency)
             session[SAVED_KEY] = True

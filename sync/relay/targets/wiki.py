@@ -240,31 +240,8 @@ class WikiTarget:
         return list(known.targets)
 
     def _deliver_to_talk(self, talk: str, mark: str, message, event, summary: str) -> None:
-        from bridge.clients.mediawiki import InvalidTitle, PageNotFound, PageProtected
-
-        try:
-            current = self.client.page_revision(talk)
-            text, model = current.text, current.content_model
-        except PageNotFound:
-            text, model = "", wikilists.WIKITEXT_MODEL
-        except InvalidTitle:
-            log.warning("relay.wiki_talk_invalid", target=self.name, page=talk, event_id=event.id)
-            return
-        if mark in text:
-            return
-        if model != wikilists.WIKITEXT_MODEL:
-            log.info("relay.wiki_talk_not_wikitext", target=self.name, page=talk, model=model, event_id=event.id)
-            return
-        if not wikilists.bots_allow(text, self.bot_name):
-            log.info("relay.wiki_bots_denied", target=self.name, page=talk, bot=self.bot_name, event_id=event.id)
-            return
-        self._pace()
-        try:
-            self.client.append_section(talk, message.title or event.type, message.text + "\n" + mark, summary)
-        except (PageProtected, InvalidTitle) as exc:
-            log.warning("relay.wiki_talk_refused", target=self.name, page=talk, event_id=event.id, error=str(exc))
-            return
-        log.info("relay.wiki_talk", target=self.name, page=talk, event_id=event.id)
+        write_section(self.client, talk, message.title or event.type, message.text, mark, summary,
+                      bot_name=self.bot_name, pace=self._pace, target=self.name, event_id=event.id)
 
     def deliver(self, message, event) -> None:
         from bridge.clients.mediawiki import (EditConflict, InvalidTitle, MediaWikiAuthError, MediaWikiEditRefused,
@@ -294,6 +271,45 @@ class WikiTarget:
                 raise RetryLater(self.retry_seconds, str(exc)) from None
             except MediaWikiError as exc:
                 raise RetryLater(self.retry_seconds, str(exc)) from None
+
+
+def write_section(client, talk: str, heading: str, text: str, mark: str, summary: str, *, bot_name: str,
+                  pace, **context) -> str:
+    """Add a section to a talk page unless it already holds `mark` or its owner keeps bots out;
+    what happened: "written", "present", "bots-denied", "not-wikitext", "invalid" or "refused".
+
+    Shared by this target's delivery lists and the members' own notifications
+    (sync/notify/channels.py): the same checks, whoever asked for the page. The edit is paced
+    by `pace()`; a page that may not take the edit (not wikitext, protected against the bot, not
+    a title) is logged and skipped, never retried: it is one member's page. Wiki-wide trouble
+    (read-only, lag, a conflict) is raised for the caller's retry.
+    """
+    from bridge.clients.mediawiki import InvalidTitle, PageNotFound, PageProtected
+
+    try:
+        current = client.page_revision(talk)
+        page_text, model = current.text, current.content_model
+    except PageNotFound:
+        page_text, model = "", wikilists.WIKITEXT_MODEL
+    except InvalidTitle:
+        log.warning("relay.wiki_talk_invalid", page=talk, **context)
+        return "invalid"
+    if mark in page_text:
+        return "present"
+    if model != wikilists.WIKITEXT_MODEL:
+        log.info("relay.wiki_talk_not_wikitext", page=talk, model=model, **context)
+        return "not-wikitext"
+    if not wikilists.bots_allow(page_text, bot_name):
+        log.info("relay.wiki_bots_denied", page=talk, bot=bot_name, **context)
+        return "bots-denied"
+    pace()
+    try:
+        client.append_section(talk, heading, text + "\n" + mark, summary)
+    except (PageProtected, InvalidTitle) as exc:
+        log.warning("relay.wiki_talk_refused", page=talk, error=str(exc), **context)
+        return "refused"
+    log.info("relay.wiki_talk", page=talk, **context)
+    return "written"
 
 
 KIND = TargetKind(name="wiki", options=WikiOptions, render=render, build=WikiTarget)

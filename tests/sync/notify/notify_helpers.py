@@ -25,8 +25,9 @@ def settings_for(db_url: str, notify: dict | None = None):
         "wikimedia": {"oauth_base_url": "https://meta.wikimedia.org", "client_id": "c", "client_secret": "s"},
         "mediawiki": {"api_url": "https://es.wikipedia.org/w/api.php", "username": "Bot@x", "password": "p"},
     }
-    if notify is not None:
-        data["notify"] = notify
+    # a mail server is known, so email is a choice for a member with a confirmed address
+    data["notify"] = {"email": {"sender": "space@example.org", "smtp": {"host": "127.0.0.1", "port": 2525}},
+                      **(notify or {})}
     return config.parse(data, "<notify tests>")
 
 
