@@ -113,7 +113,7 @@ class Sender:
                 page = self.talk.page(account.username, prefs.wiki)
                 links, _ = self._links(sub, reason, lang)
                 message = render.talk(h, reason, lang, links)
-                outcome = self.talk.send(page, message, _marker(h.id), render.summary(lang, render.line(h, reason, lang)),
+                outcome = self.talk.send(page, message, _marker(h.id), render.summary(lang, message.heading),
                                          key=job.key, happening=h.id)
                 self._settle(job.key, sub, "event", ledger.TALK_WRITTEN if outcome == "written" else outcome)
                 if outcome != "written":

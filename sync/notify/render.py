@@ -58,10 +58,15 @@ def line(h: Happening, reason: str, lang: str) -> str:
     return i18n.message(lang, _LINE[reason], author, title)
 
 
-def _wiki_line(h: Happening, reason: str, lang: str) -> str:
+def _wiki_summary(h: Happening, reason: str, lang: str) -> str:
+    """The one-line summary as wikitext: the catalogue's text as it is, the member text escaped."""
     author = escape.wikitext(escape.clean(h.author_name) or i18n.message(lang, "spacebridge-relay-someone"))
     title = escape.wikitext(escape.clean(h.title) or i18n.message(lang, "spacebridge-relay-untitled"))
-    text = i18n.message(lang, _LINE[reason], author, title)
+    return i18n.message(lang, _LINE[reason], author, title)
+
+
+def _wiki_line(h: Happening, reason: str, lang: str) -> str:
+    text = _wiki_summary(h, reason, lang)
     url = escape.url(h.url)
     return f"{text} — [{url} {i18n.message(lang, 'spacebridge-notify-msg-read')}]" if url else text
 
@@ -76,14 +81,14 @@ def talk(h: Happening, reason: str, lang: str, links: Links) -> Talk:
     if h.excerpt:
         body.append(": " + escape.wikitext(escape.clean(h.excerpt)))
     body.append(_wiki_footer(lang, links))
-    return Talk(heading=escape.wikitext(line(h, reason, lang)), text="\n".join(body))
+    return Talk(heading=_wiki_summary(h, reason, lang), text="\n".join(body))
 
 
 def talk_digest(items: Sequence[tuple[Happening, str]], lang: str, links: Links) -> Talk:
     """One section for every happening of the digest, in the order given."""
     body = [f"* {_wiki_line(h, reason, lang)}" for h, reason in items]
     body.append(_wiki_footer(lang, links))
-    return Talk(heading=escape.wikitext(i18n.message(lang, "spacebridge-notify-digest-heading", str(len(items)))),
+    return Talk(heading=i18n.message(lang, "spacebridge-notify-digest-heading", str(len(items))),
                 text="\n".join(body))
 
 
@@ -141,7 +146,7 @@ def email_digest(items: Sequence[tuple[Happening, str]], lang: str, links: Links
 
 def welcome_talk(lang: str, links: Links) -> Talk:
     settings = f"[{links.settings} {i18n.message(lang, 'spacebridge-notify-msg-settings')}]"
-    return Talk(heading=escape.wikitext(i18n.message(lang, "spacebridge-notify-welcome-heading")),
+    return Talk(heading=i18n.message(lang, "spacebridge-notify-welcome-heading"),
                 text=i18n.message(lang, "spacebridge-notify-welcome-body", settings))
 
 
@@ -154,9 +159,13 @@ def welcome_email(lang: str, links: Links) -> Email:
                      i18n.message(lang, "spacebridge-notify-welcome-body", settings_html))], links))
 
 
-def summary(lang: str, text: str) -> str:
-    """The edit summary of a talk-page section."""
-    return i18n.message(lang, "spacebridge-notify-edit-summary", text)[:490]
+def summary(lang: str, heading: str) -> str:
+    """The edit summary of a talk-page section, from its (escaped) heading: MediaWiki links
+    [[...]] in summaries (includes/CommentFormatter/CommentParser.php) but shows character
+    references as the characters."""
+    from sync.relay.targets.wiki import SUMMARY_CHARS, _cut
+
+    return _cut(i18n.message(lang, "spacebridge-notify-edit-summary", heading), SUMMARY_CHARS)
 
 
 def _subject(text: str) -> str:

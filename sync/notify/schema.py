@@ -57,7 +57,9 @@ sent = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),  # notify:<sub>:<happening>, digest or welcome key
     sa.Column("sub", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(10), nullable=False),
-    sa.Column("channel", sa.String(10), nullable=False),
+    # how it went: talk, email, digest (folded), talk-digest, talk-welcome, none, or the
+    # talk page's refusal (bots-denied, not-wikitext, refused, invalid, present)
+    sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("sent_at", sa.DateTime, nullable=False),
     sa.Index(None, "sub", "channel", "sent_at"),
 )

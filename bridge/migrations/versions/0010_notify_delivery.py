@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("sub", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
-        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("sent_at", sa.DateTime, nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_notify_sent"),
     )

@@ -20,3 +20,34 @@ def app(engine, db_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd on 127.0.0.1) received: (from, to, parsed message)."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_inbox():
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd's Controller cannot take port 0 (it connects to itself)
+        probe.bind(("127.0.0.1", 0))
+        inbox.port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
