@@ -219,3 +219,26 @@ def test_a_member_without_a_confirmed_address_gets_no_email_and_the_job_says_why
     assert smtp_inbox.messages == []
     [job] = [j for j in Outbox(engine).list() if j.kind == DELIVER]
     assert job.payload["notes"] == ["the member has no confirmed email address"]
+
+
+def test_the_welcome_note_comes_once_when_the_operator_enables_it(engine, db_url, setup):
+    from bridge import events
+    from sync.notify.deliver import WELCOME
+
+    settings, sender, wiki, clock = setup
+    events.publish(settings, engine, "member.login", sub=ALICE)
+    assert [j for j in Outbox(engine).list() if j.kind == WELCOME] == []  # off by default
+
+    on = settings_for(db_url, {"welcome_note": True})
+    sender = Sender(on, engine, talk=TalkChannel(on, client=wiki), now=clock)
+    for _ in range(2):
+        events.publish(on, engine, "member.login", sub=ALICE)
+    [job] = [j for j in Outbox(engine).list() if j.kind == WELCOME]
+    sender.welcome(job)
+    sender.welcome(job)
+    page = wiki.pages["User talk:Alice Example"]
+    assert len(wiki.edits) == 1 and page.startswith("\n== Welcome to the Space ==")
+    assert PUBLIC_URL + "/me/notifications?uselang=en" in page
+    Outbox(engine).complete(Outbox(engine).claim("w", 10)[0], "w")
+    events.publish(on, engine, "member.login", sub=ALICE)  # a later login: nothing new
+    assert len([j for j in Outbox(engine).list() if j.kind == WELCOME]) == 1

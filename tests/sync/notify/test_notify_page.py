@@ -240,3 +240,22 @@ def test_without_wikimedia_login_only_the_unsubscribe_links_are_served(engine, d
     assert client.get(PAGE).status_code == 404
     assert client.post(UNSUB, data={"t": u.link_token(KEY, ALICE, None, time.time())}).status_code == 200
     assert prefs_.get(engine, ALICE).channel == "none"
+
+
+def test_email_is_not_offered_when_no_mail_server_is_known(engine, db_url):
+    """A choice the bridge could not honour is no choice (sync/notify/settings.py `mail`)."""
+    from notify_helpers import ALICE, add_members, log_in, settings_for
+
+    settings = settings_for(db_url)
+    data = settings.model_dump(mode="python")
+    data["notify"]["email"] = None
+    bare = type(settings).model_validate(data)
+    add_members(engine)
+    client = create_app(bare, engine).test_client()
+    token = log_in(client, ALICE)
+    page = client.get("/me/notifications").get_data(as_text=True)
+    email = BeautifulSoup(page, "html.parser").find("input", attrs={"name": "channel", "value": "email"})
+    assert email.has_attr("disabled")
+    answer = client.post("/me/notifications", data={"csrf_token": token, "events": "mentions", "channel": "email",
+                                                      "frequency": "instant"})
+    assert answer.status_code == 400
