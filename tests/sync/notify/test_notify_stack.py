@@ -274,6 +274,8 @@ def test_issue_16_against_the_real_wiki_and_mail_server(engine, db_url, mw, bot,
     text_b = bot.page_revision(talk_b).text
     assert [text_b.count(marker(i)) for i in capped_ids] == [1, 1, 1, 0]
     assert len(bot.sections(talk_b)) == 5
+    [folded] = [j for j in bridge.jobs(fanout.DELIVER, B) if j.payload["happening"]["id"] == capped_ids[3]]
+    assert folded.payload["notes"] == ["3 talk-page edits today already: waits for the digest"]
     clock.at = days + dt.timedelta(days=4, hours=settings.notify.digest_hour_utc - 1, minutes=59)
     assert bridge.sender.enqueue_digests() == 0  # not yet the digest's hour
     clock.at = days + dt.timedelta(days=4, hours=settings.notify.digest_hour_utc, minutes=5)
@@ -294,10 +296,11 @@ def test_issue_16_against_the_real_wiki_and_mail_server(engine, db_url, mw, bot,
     link = unsubscribe_link(section_with(text_b, marker(capped_ids[0])))
     assert link.startswith(PUBLIC_URL)
     anonymous = app.test_client()
+    before = preferences.get(engine, B)
     confirm = anonymous.get(link.removeprefix(PUBLIC_URL))
     html = confirm.get_data(as_text=True)
     assert confirm.status_code == 200 and names[B] in html
-    assert NEW_POSTS in preferences.get(engine, B).events  # a GET (a link preview) changes nothing
+    assert preferences.get(engine, B) == before  # a GET (a mail scanner, a link preview) changes nothing
     action = re.search(r'<form class="actions" method="post" action="([^"]+)"', html).group(1)
     token = re.search(r'<input type="hidden" name="t" value="([^"]+)"', html).group(1)
     done = anonymous.post(action, data={"t": token})
