@@ -80,7 +80,8 @@ class Space:
         """Deliver the web hooks, plan (now, whatever the topic delay) and send."""
         assert self.forum.wait_for_web_hooks(20)
         for _ in range(20):
-            jobs = [j for j in self.outbox.list(limit=1000) if j.state == "pending"]
+            jobs = [j for j in self.outbox.list(limit=1000) if j.state == "pending"
+                    and j.kind in (fanout.PLAN, DELIVER)]  # the mirror's reply jobs are not this test's
             if not jobs:
                 break
             for job in jobs:
@@ -195,3 +196,35 @@ def test_a_new_topic_reaches_those_who_chose_new_posts_but_not_its_author(space)
     assert plan_job.run_after > dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # waits for the mirror's record
     space.settle()
     assert space.delivered() == {BOB: [NEW_POSTS]}
+
+
+def test_the_first_reply_to_a_blog_post_reaches_its_author_through_the_blogs_account_link(space):
+    """The mirrored topic stands for the post's author, whoever the forum shows as its owner: the
+    blog's link (Author.external_id) says who that is, never a name."""
+    from bridge.clients.wordpress.models import Author, Post
+    from sync import mapping
+    from sync.notify.plan import FIRST_REPLY
+
+    tag = space.tag
+    choose(space.engine, ALICE, events=frozenset({FIRST_REPLY}))
+    topic = space.post(title=f"Our grants programme {tag} opens", raw=f"{LONG} the blog post {tag}")
+    mapping.put(space.engine, site="news", post_id=42, external_id=f"wp-news-42-{tag}", topic_id=topic["topic_id"],
+                topic_url=f"{space.forum.url}/t/x/{topic['topic_id']}", title="Our grants programme", fingerprint="f",
+                listed=True, wp_modified=None, note=None)
+    now = dt.datetime.now(dt.timezone.utc)
+    read = []
+
+    def blog(site, post_id):
+        read.append((site, post_id))
+        return Post(id=post_id, title="Our grants programme", content="", excerpt="", status="publish",
+                    categories=(), category_names=(), tags=(), tag_names=(), author=Author(3, "Ana", external_id=ALICE),
+                    permalink="https://blog.example/grants", modified=now, published=now)
+
+    space.planner = fanout.Planner(space.settings, space.engine, blog=blog)
+    dave = space.member("1004", f"dave{tag}")  # a member of the forum, not of these choices
+    space.post(as_user=dave, topic_id=topic["topic_id"], raw=f"{LONG} first reply {tag}")
+    space.post(as_user=dave, topic_id=topic["topic_id"], raw=f"{LONG} second reply {tag}")
+    space.settle()
+    assert space.delivered() == {ALICE: [FIRST_REPLY]}  # the first reply only
+    assert read and set(read) == {("news", 42)}
+    assert "First reply to your blog post" in space.wiki.pages["User talk:Alice Example"]
