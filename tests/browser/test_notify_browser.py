@@ -46,6 +46,8 @@ def site(tmp_path_factory):
                           "timeout_seconds": 10},
             "mediawiki": {"api_url": "https://meta.wikimedia.org/w/api.php", "username": "Bot@notify",
                           "password": "not-used-by-these-pages"},
+            # a mail server is known, so email is a choice for a member with a confirmed address
+            "notify": {"email": {"sender": "space@example.org", "smtp": {"host": "127.0.0.1", "port": 2525}}},
         }, "<browser notify test>")
         engine = store.make_engine(settings.bridge.database_url)
         store.upgrade(engine)
