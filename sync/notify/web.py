@@ -69,10 +69,20 @@ def _message(t, err: InvalidPreference) -> str:
              *(page.isolate(p) for p in err.params))
 
 
-def read_form(form, stored: Preferences, *, email_offered: bool, wiki_default: str | None
-              ) -> tuple[dict, Preferences | None, list[InvalidPreference]]:
+def writable_wikis(settings) -> frozenset[str]:
+    """The wikis the bridge can write a talk page on: the configured one's host (with and without
+    its port), where its bot password works (sync/notify/channels.py)."""
+    if settings.mediawiki is None:
+        return frozenset()
+    parts = urlsplit(str(settings.mediawiki.api_url))
+    return frozenset(h for h in ((parts.hostname or "").lower(), parts.netloc.lower()) if h)
+
+
+def read_form(form, stored: Preferences, *, email_offered: bool, wiki_default: str | None,
+              writable: frozenset[str] | None = None) -> tuple[dict, Preferences | None, list[InvalidPreference]]:
     """What was typed (to show again), the choices it makes (None when something is wrong) and
-    what is wrong, field by field."""
+    what is wrong, field by field. `writable`: the wikis a talk page can be written on (None:
+    not checked); a talk page elsewhere is refused here rather than never written."""
     typed = {field: _clean(form.get(field, "")) for field in (*_LISTS, "wiki", "channel", "frequency")}
     events = [_clean(e) for e in form.getlist("events")]
     typed["events"] = frozenset(e for e in events if e in EVENTS)
@@ -106,6 +116,11 @@ def read_form(form, stored: Preferences, *, email_offered: bool, wiki_default: s
             errors.append(exc)
     if channel == "talk" and wiki is None and not any(e.field == "wiki" for e in errors):
         errors.append(InvalidPreference("wiki", "wiki-missing"))
+    elif channel == "talk" and wiki is not None and writable is not None and wiki not in writable:
+        if writable:
+            errors.append(InvalidPreference("wiki", "wiki-unavailable", wiki, min(writable, key=len)))
+        else:
+            errors.append(InvalidPreference("channel", "talk-unavailable"))
     if errors:
         return typed, None, sorted(errors, key=lambda e: _FIELDS.index(e.field))
     prefs = replace(stored, events=typed["events"], categories=values["categories"], tags=values["tags"],
@@ -128,6 +143,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
     key = unsubscribe.secret(settings.bridge.secret_key)
     max_age = notify.unsubscribe_link_days * 86400
     wiki_default = default_wiki(settings)
+    writable = writable_wikis(settings)
     mail_known = mail(settings) is not None
 
     def mail_offered(account) -> bool:
@@ -173,7 +189,7 @@ def blueprint(settings, engine, notify: NotifySettings, *, member_pages: bool = 
             stored = preferences.get(engine, account.sub)
             email_offered = mail_offered(account)
             typed, prefs, errors = read_form(request.form, stored, email_offered=email_offered,
-                                             wiki_default=wiki_default)
+                                             wiki_default=wiki_default, writable=writable)
             if prefs is None:
                 t = i18n.translator(lang)
                 messages: dict[str, str] = {}

@@ -83,13 +83,22 @@ def test_saving_stores_the_choices_and_says_so(client):
     assert not soup(client.get(PAGE)).select_one("#notify-saved")  # said once
 
 
-def test_talk_page_channel_keeps_the_home_wiki(client):
+def test_talk_page_channel_keeps_the_home_wiki_the_bridge_can_write_on(client):
     token = log_in(client, ALICE)
-    client.post(PAGE, data=form_data(token, events=["mentions"], channel="talk", wiki="Meta.Wikimedia.org"))
-    got = prefs_.get(client.application.extensions["space_bridge"]["engine"], ALICE)
-    assert (got.channel, got.wiki) == ("talk", "meta.wikimedia.org")
+    engine = client.application.extensions["space_bridge"]["engine"]
+    client.post(PAGE, data=form_data(token, events=["mentions"], channel="talk", wiki="ES.Wikipedia.org"))
+    got = prefs_.get(engine, ALICE)
+    assert (got.channel, got.wiki) == ("talk", "es.wikipedia.org")
+    # a wiki the bridge has no bot account on: said at once, rather than never written
+    answer = client.post(PAGE, data=form_data(token, events=["mentions"], channel="talk", wiki="meta.wikimedia.org"))
+    assert answer.status_code == 400
+    assert "cannot write on meta.wikimedia.org; it writes talk pages on es.wikipedia.org only" in \
+        soup(answer).find(id="notify-wiki-error").text.replace("\u2068", "").replace("\u2069", "")
+    assert prefs_.get(engine, ALICE).wiki == "es.wikipedia.org"
+    client.post(PAGE, data=form_data(token, events=["mentions"], channel="email", wiki="meta.wikimedia.org"))
+    assert prefs_.get(engine, ALICE).channel == "email"  # the wiki matters only for the talk page
     client.post(PAGE, data=form_data(token, events=["mentions"], channel="talk", wiki=""))  # empty: the default
-    assert prefs_.get(client.application.extensions["space_bridge"]["engine"], ALICE).wiki == "es.wikipedia.org"
+    assert prefs_.get(engine, ALICE).wiki == "es.wikipedia.org"
 
 
 @pytest.mark.parametrize("token", [None, "", "not-the-token-0123456789abcdef0123456789"])
