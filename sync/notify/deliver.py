@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import structlog
 
 from bridge.outbox import Job, Outbox, PermanentFailure, enqueue
-from bridge.store import utcnow
+from bridge.store import reader, utcnow
 from sync.notify import happenings, ledger, preferences, render, unsubscribe
 from sync.notify.channels import EmailChannel, TalkChannel, Undeliverable
 from sync.notify.plan import NEW_POSTS, Happening, wants_new_post
@@ -89,9 +89,11 @@ class Sender:
             sub, reason, h = str(p["sub"]), str(p["reason"]), happenings.from_dict(p["happening"])
         except (KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"bad notify.deliver payload: {exc}") from None
-        if ledger.was_sent(self.engine, job.key):
-            return
-        prefs = preferences.get(self.engine, sub)
+        with reader(self.engine) as conn:  # one connection for what the job reads first
+            if ledger.was_sent(conn, job.key):
+                return
+            prefs = preferences.get(conn, sub)
+            edits_today = ledger.talk_edits_since(conn, sub, _day_start(self.now())) if prefs.channel == "talk" else 0
         if prefs.channel == "none" or reason not in prefs.events or (
                 reason == NEW_POSTS and not wants_new_post(prefs, h)):
             self._settle(job.key, sub, "event", "none")
@@ -108,7 +110,7 @@ class Sender:
         try:
             if prefs.channel == "talk":
                 cap = self.settings.notify.talk_edits_per_day
-                if ledger.talk_edits_since(self.engine, sub, _day_start(self.now())) >= cap:
+                if edits_today >= cap:
                     return self._fold(job, sub, h, reason, f"{cap} talk-page edits today already: waits for the digest")
                 page = self.talk.page(account.username, prefs.wiki)
                 links, _ = self._links(sub, reason, lang)

@@ -37,12 +37,14 @@ def record(conn: sa.Connection, key: str, sub: str, kind: str, channel: str, now
     return True
 
 
-def talk_edits_since(engine, sub: str, since: dt.datetime) -> int:
+def talk_edits_since(conn_or_engine, sub: str, since: dt.datetime) -> int:
     """The member's talk-page edits for single happenings since `since` (the cap's count)."""
-    with reader(engine) as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(sent).where(
-            sent.c.sub == sub, sent.c.channel == TALK_WRITTEN, sent.c.kind == "event",
-            sent.c.sent_at >= since)).scalar_one()
+    query = sa.select(sa.func.count()).select_from(sent).where(
+        sent.c.sub == sub, sent.c.channel == TALK_WRITTEN, sent.c.kind == "event", sent.c.sent_at >= since)
+    if isinstance(conn_or_engine, sa.Connection):
+        return conn_or_engine.execute(query).scalar_one()
+    with reader(conn_or_engine) as conn:
+        return conn.execute(query).scalar_one()
 
 
 def add_pending(conn: sa.Connection, sub: str, happening_id: str, reason: str, happening: dict[str, Any],

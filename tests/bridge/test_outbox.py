@@ -66,6 +66,27 @@ def test_enqueue_joins_the_callers_transaction(engine, outbox):
     assert outbox.list() == []
 
 
+def test_many_jobs_in_one_go_are_each_queued_once_and_keep_their_concurrency(engine, outbox):
+    from bridge.outbox import enqueue_many
+
+    outbox.enqueue("t.fan", {"n": -1}, key="fan:3")  # queued before: stays as it was
+    jobs = [({"n": n}, f"fan:{n}", f"member:{n % 2}") for n in range(7)]
+    with engine.begin() as conn:
+        assert enqueue_many(conn, "t.fan", jobs, batch=3) == 6
+    with engine.begin() as conn:
+        assert enqueue_many(conn, "t.fan", jobs, batch=3) == 0  # a retried plan queues nothing new
+    listed = {j.key: j for j in outbox.list(limit=20)}
+    assert sorted(listed) == [f"fan:{n}" for n in range(7)] and listed["fan:3"].payload == {"n": -1}
+    claimed = outbox.claim("w1", 10)
+    # one job per member at a time (and the earlier job, which has no concurrency key)
+    assert sorted(j.concurrency_key or "" for j in claimed) == ["", "member:0", "member:1"]
+    with pytest.raises(RuntimeError):
+        with engine.begin() as conn:
+            enqueue_many(conn, "t.fan", [({}, "fan:rolled-back", None)])
+            raise RuntimeError("the caller's work failed")
+    assert "fan:rolled-back" not in {j.key for j in outbox.list(limit=20)}
+
+
 def test_claimed_job_is_not_claimed_twice_until_its_lease_expires(engine, outbox):
     job_id, _ = outbox.enqueue("t.kind", {}, key="k")
     [job] = outbox.claim("w1", 10)
