@@ -34,14 +34,15 @@ CAROL = "1003"  # a member who chose nothing
 class Space:
     """The bridge (notify on, the forum's web hook pointed at it), its members on the forum."""
 
-    def __init__(self, forum, settings_file, engine, smtp_port: int):
+    def __init__(self, forum, settings_file, engine, smtp_port: int, mediawiki: dict | None = None):
         self.forum, self.engine = forum, engine
         secret = uuid.uuid4().hex
         self.tag = secret[:6]
         data = yaml.safe_load(settings_file.read_text())
         data["discourse"] = {"url": forum.url, "api_key": forum.api_key, "connect_secret": CONNECT,
                              "webhook_secret": secret, "requests_per_minute": 100000}
-        data["mediawiki"] = {"api_url": "https://es.wikipedia.org/w/api.php", "username": "Bot@x", "password": uuid.uuid4().hex + uuid.uuid4().hex}
+        data["mediawiki"] = mediawiki or {"api_url": "https://es.wikipedia.org/w/api.php", "username": "Bot@x",
+                                          "password": uuid.uuid4().hex + uuid.uuid4().hex}
         data["notify"] = {"email": {"sender": "space@example.org", "smtp": {"host": "127.0.0.1", "port": smtp_port,
                                                                              "starttls": False}}}
         data["relay"] = {"category_cache_seconds": 0}
@@ -51,7 +52,7 @@ class Space:
         self.server = BridgeServer(create_app(self.settings, engine)).start()
         forum.add_webhook(f"{self.server.url}/webhooks/discourse", secret, wildcard=True)
         forum.enable_discourse_connect("http://127.0.0.1:9/sso", CONNECT)
-        self.wiki = Wiki()
+        self.wiki = Wiki() if mediawiki is None else None  # None: the real wiki of the local stack
         self.sender = Sender(self.settings, engine, talk=TalkChannel(self.settings, client=self.wiki),
                              email=EmailChannel(self.settings))
         self.sender.talk.min_interval = 0
@@ -228,3 +229,44 @@ def test_the_first_reply_to_a_blog_post_reaches_its_author_through_the_blogs_acc
     assert space.delivered() == {ALICE: [FIRST_REPLY]}  # the first reply only
     assert read and set(read) == {("news", 42)}
     assert "First reply to your blog post" in space.wiki.pages["User talk:Alice Example"]
+
+
+@pytest.mark.stack
+def test_on_the_real_wiki_a_reply_and_a_mention_reach_their_members_talk_pages_once(forum, settings_file, engine,
+                                                                                      smtp_inbox, stack):
+    """The same as the first test, with the talk pages on the local stack's real MediaWiki."""
+    from bridge.clients.mediawiki import MediaWikiClient
+    from sso import accounts
+    from sync.notify.web import writable_wikis
+
+    mw = stack["mediawiki"]
+    add_members(engine)
+    tag = uuid.uuid4().hex[:8]
+    for sub, name in ((ALICE, f"Notify Alice {tag}"), (BOB, f"Notify Bob {tag}")):
+        accounts.upsert_from_profile(engine, {"sub": int(sub), "username": name, "email": f"{sub}@example.org",
+                                              "confirmed_email": True, "blocked": False, "groups": ["*", "user"]})
+    space = Space(forum, settings_file, engine, smtp_inbox.port,
+                  mediawiki={"api_url": mw["api_url"], "username": mw["bot_user"], "password": mw["bot_password"]})
+    try:
+        wiki = min(writable_wikis(space.settings), key=len)
+        alice, bob = space.member(ALICE, f"alice{tag}"), space.member(BOB, f"bob{tag}")
+        choose(engine, ALICE, events=frozenset({REPLIES_TO_POSTS}), wiki=wiki)
+        choose(engine, BOB, events=frozenset({MENTIONS}), channel="email")
+        topic = space.post(title=f"Real wiki questions {tag} for the year", raw=f"{LONG} opening {tag}")
+        mine = space.post(as_user=alice, topic_id=topic["topic_id"], raw=f"{LONG} Alice's view {tag}")
+        space.post(topic_id=topic["topic_id"], reply_to_post_number=mine["post_number"],
+                   raw=f"{LONG}. Agreed, and @{bob} should see this {tag}.")
+        space.settle()
+        space.settle()  # a web hook delivered twice, a job run again: nothing more
+        for job in space.outbox.list(kind=DELIVER, limit=1000):
+            space.sender.deliver(job)
+        with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"],
+                             user_agent="space-bridge-tests/0 (notify)") as client:
+            page = client.get_wikitext(f"User talk:Notify Alice {tag}")
+        assert page.count("<!-- space-bridge:discourse:post:") == 1 and page.count("\n== ") + page.startswith("== ") == 1
+        assert f"== system replied to your post in “Real wiki questions {tag} for the year” ==" in page
+        assert [to for _, to, _ in smtp_inbox.messages] == [[f"{BOB}@example.org"]]
+        assert space.delivered() == {ALICE: [REPLIES_TO_POSTS], BOB: [MENTIONS]}
+    finally:
+        space.close()
+        space.sender.talk.close()
