@@ -77,15 +77,7 @@ class NullEmail(EmailChannel):
     """The email channel building the message as it would send it, then dropping it."""
 
     def send(self, to, message, headers, message_id_seed, lang) -> None:
-        from sync.relay.targets.email import build_email
-
-        smtp, sender = self.server
-        msg = build_email(sender=sender, to=to, subject=message.subject, text=message.text, html=message.html,
-                          message_id_seed=message_id_seed)
-        msg["Content-Language"] = lang
-        for name, value in headers.items():
-            msg[name] = value
-        msg.as_bytes()
+        self.build(to, message, headers, message_id_seed, lang).as_bytes()
 
 
 def settings_for(db_url: str):

@@ -105,15 +105,22 @@ class EmailChannel:
     def available(self) -> bool:
         return self.server is not None
 
-    def send(self, to: str, message: Email, headers: dict[str, str], message_id_seed: str, lang: str) -> None:
-        from sync.relay.targets.email import build_email, send
+    def build(self, to: str, message: Email, headers: dict[str, str], message_id_seed: str, lang: str):
+        """The email as it would leave (an EmailMessage), with the unsubscribe headers."""
+        from sync.relay.targets.email import build_email
 
         if self.server is None:
             raise Undeliverable("no mail server is configured (notify.email or relay.digest)")
-        smtp, sender = self.server
+        _, sender = self.server
         msg = build_email(sender=sender, to=to, subject=message.subject, text=message.text, html=message.html,
                           message_id_seed=message_id_seed)
         msg["Content-Language"] = lang
         for name, value in headers.items():
             msg[name] = value
-        send(smtp, msg)
+        return msg
+
+    def send(self, to: str, message: Email, headers: dict[str, str], message_id_seed: str, lang: str) -> None:
+        from sync.relay.targets.email import send
+
+        msg = self.build(to, message, headers, message_id_seed, lang)
+        send(self.server[0], msg)

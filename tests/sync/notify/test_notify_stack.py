@@ -22,13 +22,11 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-import mwclient
 import pytest
 from notify_helpers import PUBLIC_URL, SECRET_KEY, log_in
 
 from bridge import config
 from bridge.app import create_app
-from bridge.clients.mediawiki import MediaWikiClient
 from bridge.clients.wordpress.models import Author, Post
 from bridge.outbox import Outbox, Worker, enqueue
 from sso import accounts
@@ -43,29 +41,8 @@ from sync.relay.targets.wiki import marker
 
 pytestmark = [pytest.mark.stack, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-UA = "space-bridge-tests/0 (notify against the real wiki)"
 SITE = "news"
 B, C, D = "3002", "3003", "3004"  # members of the bridge (subs); A is only on the wiki's list
-
-
-@pytest.fixture(scope="module")
-def mw(stack):
-    return stack["mediawiki"]
-
-
-@pytest.fixture(scope="module")
-def bot(mw):
-    with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"], user_agent=UA) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def member(mw):
-    """Someone editing the wiki by hand (the stack's admin account, not the bridge's bot password)."""
-    api = urlsplit(mw["api_url"])
-    site = mwclient.Site(api.netloc, path=api.path.rpartition("/")[0] + "/", scheme=api.scheme, clients_useragent=UA)
-    site.clientlogin(username=mw["admin_user"], password=mw["admin_password"])
-    return site
 
 
 def edit(site, title: str, text: str) -> None:

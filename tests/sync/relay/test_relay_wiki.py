@@ -12,7 +12,6 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from relay_helpers import drain, event, settings
 
-from bridge.clients.mediawiki import MediaWikiClient
 from bridge.outbox import Outbox
 from sync.relay import escape
 from sync.relay.deliver import TargetPool, deliver_handler, relay
@@ -38,17 +37,6 @@ def test_edit_summary_is_cut_between_character_references():
         summary = target._summary(render(e, "wiki", "en"), e)
         assert len(summary) <= SUMMARY_CHARS and "[" not in summary
         assert re.fullmatch(r"(?:[^&]|&#[0-9]+;)*", summary), summary[-12:]  # whole references only
-
-
-@pytest.fixture(scope="module")
-def mw(stack):
-    return stack["mediawiki"]
-
-
-@pytest.fixture(scope="module")
-def bot(mw):
-    with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"], user_agent=UA) as c:
-        yield c
 
 
 def _settings(mw, db_url, targets, rules=None, max_attempts=3):

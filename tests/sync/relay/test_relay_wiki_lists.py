@@ -9,39 +9,16 @@ import json
 import uuid
 from urllib.parse import urlsplit
 
-import mwclient
 import pytest
 from relay_helpers import drain, event, settings
 from structlog.testing import capture_logs
 
-from bridge.clients.mediawiki import MediaWikiClient
 from bridge.outbox import Outbox
 from sync.relay.deliver import TargetPool, deliver_handler, relay
 from sync.relay.targets.wiki import marker
 
 pytestmark = [pytest.mark.stack, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-UA = "space-bridge-tests/0 (relay wiki delivery lists)"
-
-
-@pytest.fixture(scope="module")
-def mw(stack):
-    return stack["mediawiki"]
-
-
-@pytest.fixture(scope="module")
-def bot(mw):
-    with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"], user_agent=UA) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def member(mw):
-    """Someone editing the wiki by hand (the stack's admin account, not the bridge's bot password)."""
-    api = urlsplit(mw["api_url"])
-    site = mwclient.Site(api.netloc, path=api.path.rpartition("/")[0] + "/", scheme=api.scheme, clients_useragent=UA)
-    site.clientlogin(username=mw["admin_user"], password=mw["admin_password"])
-    return site
 
 
 def edit(site, title: str, text: str, **extra) -> None:
