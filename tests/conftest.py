@@ -143,3 +143,35 @@ def _forum_drops_no_parameter(request):
         new = [v for k, v in dropped().items() if k not in before]
         assert not new, "the bridge sent parameters Discourse drops: " + "; ".join(
             f"{v['route']} {v['param']} ({v.get('source')})" for v in new)
+
+
+# -- the local stack's real MediaWiki, for the client's, the relay's and notify's wiki tests -------------------------
+WIKI_UA = "space-bridge-tests/0 (wiki delivery)"
+
+
+@pytest.fixture(scope="module")
+def mw(stack):
+    return stack["mediawiki"]
+
+
+@pytest.fixture(scope="module")
+def bot(mw):
+    """The bridge's bot password on the wiki, through the bridge's own client."""
+    from bridge.clients.mediawiki import MediaWikiClient
+
+    with MediaWikiClient(mw["api_url"], mw["bot_user"], mw["bot_password"], user_agent=WIKI_UA) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def member(mw):
+    """Someone editing the wiki by hand (the stack's admin account, not the bridge's bot password)."""
+    from urllib.parse import urlsplit
+
+    import mwclient
+
+    api = urlsplit(mw["api_url"])
+    site = mwclient.Site(api.netloc, path=api.path.rpartition("/")[0] + "/", scheme=api.scheme,
+                         clients_useragent=WIKI_UA)
+    site.clientlogin(username=mw["admin_user"], password=mw["admin_password"])
+    return site
