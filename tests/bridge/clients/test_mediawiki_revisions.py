@@ -9,10 +9,9 @@ import uuid
 
 import pytest
 
-from bridge.clients.mediawiki import InvalidTitle, MediaWikiClient, PageNotFound, PageRevision
+from bridge.clients.mediawiki import InvalidTitle, PageNotFound, PageRevision
 
 pytestmark = pytest.mark.stack
-
 
 
 def unique_title(what: str) -> str:
