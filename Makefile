@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop test test-unit bench lint clean
+.PHONY: run stop test test-unit php-lint bench lint clean
 
 $(STAMP): pyproject.toml
 	bash deploy/dev/bootstrap.sh
@@ -24,15 +24,21 @@ stop:
 
 ## test: every test, unit and integration, against the real local stack and databases
 test: $(STAMP)
+	bash deploy/dev/php-lint.sh
 	bash deploy/dev/postgres.sh
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## test-unit: the tests that need no local stack (still SQLite and PostgreSQL)
 test-unit: $(STAMP)
+	bash deploy/dev/php-lint.sh
 	bash deploy/dev/postgres.sh
 	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not stack and not converge"
+
+## php-lint: `php -l` on every PHP file git knows of (installs php-cli when missing)
+php-lint:
+	bash deploy/dev/php-lint.sh
 
 ## bench: print the benchmark figures
 bench: $(STAMP)
