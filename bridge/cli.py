@@ -145,7 +145,49 @@ def platforms_check(ctx):
     ctx.exit(0 if all(r.ok for r in results) else 1)
 
 
+# -- doctor -------------------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {name, status, detail, hint} for monitoring.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=None,
+              help="Seconds each check may take (default: each check's own, 30 s for most).")
+@click.pass_context
+def doctor(ctx, as_json, timeout):
+    """Check the database and every platform the enabled features use; exit 1 on any failure.
+
+    One line per check (ok, warn or FAIL), with a hint for each problem. Reads only: nothing is
+    sent to members, channels or mailing lists.
+    """
+    from bridge import doctor as doc
+
+    settings = _load(ctx)
+    scrub = doc.scrubber(settings)
+    results = []
+    for check in doc.run(doc.collect(settings), timeout=timeout):
+        check = doc.scrubbed(check, scrub)
+        results.append(check)
+        if not as_json:
+            click.echo(check.line())
+    if as_json:
+        click.echo(json.dumps([doc.as_json(c) for c in results], ensure_ascii=False, indent=1))
+    else:
+        counts = {s: sum(c.status == s for c in results) for s in doc.STATUSES}
+        click.echo(f"{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failure(s)")
+    ctx.exit(doc.exit_status(results))
+
+
 # -- outbox -------------------------------------------------------------------------------
+def _outbox(settings):
+    """The outbox of a migrated database; a ClickException saying what to run on a database
+    that has no schema yet (instead of a traceback about a missing table)."""
+    from bridge import store
+    from bridge.outbox import Outbox
+
+    engine = _engine(settings)
+    if store.current_revision(engine) is None:
+        raise click.ClickException("the database has no schema yet: run `space-bridge db upgrade`")
+    return Outbox(engine, settings.outbox)
+
+
 @main.group("outbox")
 def outbox_group():
     """Inspect and revive queued work."""
@@ -159,10 +201,7 @@ def outbox_group():
 @click.pass_context
 def outbox_list(ctx, state, kind, limit, as_json):
     """List jobs, newest first, with their last error."""
-    from bridge.outbox import Outbox
-
-    settings = _load(ctx)
-    ob = Outbox(_engine(settings), settings.outbox)
+    ob = _outbox(_load(ctx))
     jobs = ob.list(state=state, kind=kind, limit=limit)
     if as_json:
         for j in jobs:
@@ -191,10 +230,7 @@ def outbox_probe(ctx):
     """Queue a job that does nothing: `outbox list` shows it done once a worker runs."""
     import uuid
 
-    from bridge.outbox import Outbox
-
-    settings = _load(ctx)
-    job_id, _ = Outbox(_engine(settings), settings.outbox).enqueue(
+    job_id, _ = _outbox(_load(ctx)).enqueue(
         "bridge.probe", {"note": "space-bridge outbox probe"}, key=f"probe:{uuid.uuid4()}")
     click.echo(f"queued probe job {job_id}")
 
@@ -205,12 +241,9 @@ def outbox_probe(ctx):
 @click.pass_context
 def outbox_retry(ctx, job_ids, all_dead):
     """Run dead (or backing-off) jobs again now, with a fresh set of attempts."""
-    from bridge.outbox import Outbox
-
     if bool(job_ids) == all_dead:
         raise click.UsageError("give job IDs or --all-dead (not both)")
-    settings = _load(ctx)
-    revived = Outbox(_engine(settings), settings.outbox).retry(job_ids, all_dead=all_dead)
+    revived = _outbox(_load(ctx)).retry(job_ids, all_dead=all_dead)
     missing = sorted(set(job_ids) - set(revived))
     if revived:
         click.echo(f"queued again: {', '.join(map(str, revived))}")

@@ -12,9 +12,9 @@ its own distribution with one line of packaging metadata:
 
 What the flow brings is all optional: its configuration sections (top-level keys of space.yaml,
 validated with the rest of the file), its web routes, job handlers, periodic jobs, CLI commands,
-health checks and subscribers to the events other flows publish (bridge/events.py). Everything
-but `config_sections` and `commands` is only used when the loaded configuration enables the
-feature.
+health checks, the doctor's checks of its platforms (bridge/doctor.py) and subscribers to the
+events other flows publish (bridge/events.py). Everything but `config_sections` and `commands`
+is only used when the loaded configuration enables the feature.
 """
 
 from __future__ import annotations
@@ -79,6 +79,12 @@ class Feature:
     commands: Callable[[], Sequence["click.Command"]] | None = None
     #: Named checks shown by /healthz; they must be local and quick (no platform calls).
     health: Callable[[Context], Mapping[str, Health]] | None = None
+    #: The checks `space-bridge doctor` runs against the platforms this flow talks to: a list of
+    #: `bridge.doctor.Probe` built from the settings. Apart from `health` because they are the
+    #: opposite: slow, remote, run on an operator's demand (each with a time limit), while
+    #: /healthz must answer at once from local facts. Here, and not in the shell, because only
+    #: the flow knows what it needs of a platform (a meta key, a web hook's events, a channel).
+    checks: Callable[["Settings"], Iterable[Any]] | None = None
     #: Event name -> `subscriber(settings, engine, **data)`, for what other flows publish
     #: (bridge/events.py lists the events); quick and local, like a health check.
     subscribers: Mapping[str, Callable[..., None]] = field(default_factory=dict)
