@@ -23,9 +23,9 @@ def _mirrors(settings) -> bool:
 
 
 def _blueprints(ctx):
-    from sync import discourse_hooks, wordpress_hooks
+    from sync import discourse_hooks, discussion, wordpress_hooks
 
-    return wordpress_hooks.bp, discourse_hooks.bp
+    return wordpress_hooks.bp, discourse_hooks.bp, discussion.bp
 
 
 def _handlers(settings, engine):
