@@ -60,4 +60,5 @@ FEATURE = features.Feature(
                  "blog.post_changed": _subscriber("fanout", "on_post_changed"),
                  "forum.webhook": _subscriber("fanout", "on_forum_webhook"),
                  "member.login": _subscriber("deliver", "on_login")},
+    checks=lambda settings: __import__("sync.notify.checks", fromlist=["probes"]).probes(settings),  # `space-bridge doctor`
 )

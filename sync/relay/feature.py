@@ -65,4 +65,5 @@ FEATURE = features.Feature(
     config_sections={"relay": RelaySettings},
     handlers=_handlers,
     commands=lambda: (relay_group,),
+    checks=lambda settings: __import__("sync.relay.checks", fromlist=["probes"]).probes(settings),  # `space-bridge doctor`
 )
