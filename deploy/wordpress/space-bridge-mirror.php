@@ -39,6 +39,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
+/**
+ * The strings of the mu-plugins are in the text domain 'space-bridge'. Its translations are
+ * wp-content/languages/plugins/space-bridge-<locale>.mo, or else
+ * mu-plugins/space-bridge/languages/space-bridge-<locale>.mo (load_muplugin_textdomain(),
+ * wp-includes/l10n.php, tries them in that order). Loaded on `init`, not when this file is
+ * read: on admin pages the locale is the user's (determine_locale() calls get_user_locale()),
+ * but before pluggable.php, loaded only after the mu-plugins (wp-settings.php), there is no
+ * current user yet and get_user_locale() quietly answers the site's locale instead. Every
+ * mu-plugin file loads it so that each works alone; once one has found the translations, the
+ * others skip.
+ */
+function load_textdomain() {
+	if ( ! is_textdomain_loaded( 'space-bridge' ) ) {
+		load_muplugin_textdomain( 'space-bridge', 'space-bridge/languages' );
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\load_textdomain' );
+
 if ( is_readable( '/etc/wordpress/space-bridge-mirror.php' ) ) {
 	include_once '/etc/wordpress/space-bridge-mirror.php';
 }

@@ -37,6 +37,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
+ * The strings of the mu-plugins are in the text domain 'space-bridge'. Its translations are
+ * wp-content/languages/plugins/space-bridge-<locale>.mo, or else
+ * mu-plugins/space-bridge/languages/space-bridge-<locale>.mo (load_muplugin_textdomain(),
+ * wp-includes/l10n.php, tries them in that order). Loaded on `init`, not when this file is
+ * read: on admin pages the locale is the user's (determine_locale() calls get_user_locale()),
+ * but before pluggable.php, loaded only after the mu-plugins (wp-settings.php), there is no
+ * current user yet and get_user_locale() quietly answers the site's locale instead. Every
+ * mu-plugin file loads it so that each works alone; once one has found the translations, the
+ * others skip.
+ */
+function load_textdomain() {
+	if ( ! is_textdomain_loaded( 'space-bridge' ) ) {
+		load_muplugin_textdomain( 'space-bridge', 'space-bridge/languages' );
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\load_textdomain' );
+
+/**
  * The bridge's search address, or '' when the feature is off (unset, empty, or not http(s)).
  *
  * @return string
@@ -124,22 +142,24 @@ function search_form( $form, $args = array() ) {
 	$value  = esc_attr( get_search_query( false ) );
 	$hidden = hidden_inputs_html();
 
+	// Core's words, in core's text domain ('default'), so that the form reads and is translated
+	// exactly like the one it replaces (get_search_form(), wp-includes/general-template.php).
 	if ( 'html5' === $format ) {
 		return '<form role="search" ' . $aria_label . 'method="get" class="search-form" action="' . esc_url( form_action() ) . '">'
 			. '<label>'
-			. '<span class="screen-reader-text">' . esc_html_x( 'Search for:', 'label' ) . '</span>'
-			. '<input type="search" class="search-field" placeholder="' . esc_attr_x( 'Search &hellip;', 'placeholder' ) . '" value="' . $value . '" name="q" />'
+			. '<span class="screen-reader-text">' . esc_html_x( 'Search for:', 'label', 'default' ) . '</span>'
+			. '<input type="search" class="search-field" placeholder="' . esc_attr_x( 'Search &hellip;', 'placeholder', 'default' ) . '" value="' . $value . '" name="q" />'
 			. '</label>'
 			. $hidden
-			. '<input type="submit" class="search-submit" value="' . esc_attr_x( 'Search', 'submit button' ) . '" />'
+			. '<input type="submit" class="search-submit" value="' . esc_attr_x( 'Search', 'submit button', 'default' ) . '" />'
 			. '</form>';
 	}
 	return '<form role="search" ' . $aria_label . 'method="get" id="searchform" class="searchform" action="' . esc_url( form_action() ) . '">'
 		. '<div>'
-		. '<label class="screen-reader-text" for="s">' . esc_html_x( 'Search for:', 'label' ) . '</label>'
+		. '<label class="screen-reader-text" for="s">' . esc_html_x( 'Search for:', 'label', 'default' ) . '</label>'
 		. '<input type="text" value="' . $value . '" name="q" id="s" />'
 		. $hidden
-		. '<input type="submit" id="searchsubmit" value="' . esc_attr_x( 'Search', 'submit button' ) . '" />'
+		. '<input type="submit" id="searchsubmit" value="' . esc_attr_x( 'Search', 'submit button', 'default' ) . '" />'
 		. '</div>'
 		. '</form>';
 }

@@ -35,6 +35,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
+/**
+ * The strings of the mu-plugins are in the text domain 'space-bridge'. Its translations are
+ * wp-content/languages/plugins/space-bridge-<locale>.mo, or else
+ * mu-plugins/space-bridge/languages/space-bridge-<locale>.mo (load_muplugin_textdomain(),
+ * wp-includes/l10n.php, tries them in that order). Loaded on `init`, not when this file is
+ * read: on admin pages the locale is the user's (determine_locale() calls get_user_locale()),
+ * but before pluggable.php, loaded only after the mu-plugins (wp-settings.php), there is no
+ * current user yet and get_user_locale() quietly answers the site's locale instead. Every
+ * mu-plugin file loads it so that each works alone; once one has found the translations, the
+ * others skip.
+ */
+function load_textdomain() {
+	if ( ! is_textdomain_loaded( 'space-bridge' ) ) {
+		load_muplugin_textdomain( 'space-bridge', 'space-bridge/languages' );
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\load_textdomain' );
+
 const DB_VERSION        = '1';
 const DB_VERSION_OPTION = 'space_bridge_views_db_version';
 const PRUNE_HOOK        = 'space_bridge_views_prune';
@@ -271,10 +289,12 @@ function rest_permission() {
 		return true;
 	}
 	// 401 for an anonymous request, 403 for an account without the capability
-	// (rest_authorization_required_code(), wp-includes/rest-api.php).
+	// (rest_authorization_required_code(), wp-includes/rest-api.php). Core's message, in core's
+	// text domain: WP_REST_Server::dispatch()'s answer to a refused permission
+	// (wp-includes/rest-api/class-wp-rest-server.php).
 	return new \WP_Error(
 		'rest_forbidden',
-		__( 'Sorry, you are not allowed to do that.' ),
+		__( 'Sorry, you are not allowed to do that.', 'default' ),
 		array( 'status' => rest_authorization_required_code() )
 	);
 }
@@ -345,7 +365,7 @@ function xmlrpc_views( $args ) {
 		return $wp_xmlrpc_server->error;
 	}
 	if ( ! current_user_can( CAPABILITY ) ) {
-		return new \IXR_Error( 401, __( 'Sorry, you are not allowed to do that.' ) );
+		return new \IXR_Error( 401, __( 'Sorry, you are not allowed to do that.', 'default' ) );
 	}
 	$since = isset( $query['since'] ) && '' !== $query['since'] ? valid_day( $query['since'] ) : null;
 	if ( isset( $query['since'] ) && '' !== $query['since'] && null === $since ) {

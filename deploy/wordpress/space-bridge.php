@@ -33,6 +33,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
+/**
+ * The strings of the mu-plugins are in the text domain 'space-bridge'. Its translations are
+ * wp-content/languages/plugins/space-bridge-<locale>.mo, or else
+ * mu-plugins/space-bridge/languages/space-bridge-<locale>.mo (load_muplugin_textdomain(),
+ * wp-includes/l10n.php, tries them in that order). Loaded on `init`, not when this file is
+ * read: on admin pages the locale is the user's (determine_locale() calls get_user_locale()),
+ * but before pluggable.php, loaded only after the mu-plugins (wp-settings.php), there is no
+ * current user yet and get_user_locale() quietly answers the site's locale instead. Every
+ * mu-plugin file loads it so that each works alone; once one has found the translations, the
+ * others skip.
+ */
+function load_textdomain() {
+	if ( ! is_textdomain_loaded( 'space-bridge' ) ) {
+		load_muplugin_textdomain( 'space-bridge', 'space-bridge/languages' );
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\load_textdomain' );
+
 const VERSION = '0.1.0';
 
 /* ---------------------------------------------------------------------------------------
@@ -207,11 +225,13 @@ add_filter( 'xmlrpc_prepare_post', __NAMESPACE__ . '\\xmlrpc_rendered_fields', 1
  */
 function write_meta( $post_id, $meta ) {
 	$post = get_post( $post_id );
+	// Core's messages for these two refusals, in core's text domain (wp_xmlrpc_server's
+	// wp_editPost() and wp_getPost(), wp-includes/class-wp-xmlrpc-server.php).
 	if ( ! $post || ! in_array( $post->post_type, post_types(), true ) ) {
-		return new \WP_Error( 'rest_post_invalid_id', __( 'Invalid post ID.' ), array( 'status' => 404 ) );
+		return new \WP_Error( 'rest_post_invalid_id', __( 'Invalid post ID.', 'default' ), array( 'status' => 404 ) );
 	}
 	if ( ! current_user_can( 'edit_post', $post_id ) ) {
-		return new \WP_Error( 'rest_cannot_edit', __( 'Sorry, you are not allowed to edit this post.' ), array( 'status' => 403 ) );
+		return new \WP_Error( 'rest_cannot_edit', __( 'Sorry, you are not allowed to edit this post.', 'default' ), array( 'status' => 403 ) );
 	}
 	if ( ! is_array( $meta ) || ! $meta ) {
 		return new \WP_Error( 'rest_invalid_param', 'meta must be an object of the bridge\'s keys', array( 'status' => 400 ) );

@@ -427,14 +427,14 @@ add_action( 'rest_api_init', __NAMESPACE__ . '\\register_author_field' );
 
 function messages() {
 	return array(
-		'disabled'      => __( 'Logging in with a Wikimedia account is not configured on this site.' ),
-		'signature'     => __( 'The answer of the Wikimedia login could not be verified. Please try again.' ),
-		'payload'       => __( 'The answer of the Wikimedia login was incomplete. Please try again.' ),
-		'nonce'         => __( 'This Wikimedia login link has expired or was already used. Please log in again.' ),
-		'browser'       => __( 'This Wikimedia login was started in another browser. Please log in again here.' ),
-		'email_taken'   => __( 'An account with the email address of your Wikimedia account already exists on this site, but it is not linked to a Wikimedia account. For your safety it was not taken over: log in with its password, or ask an administrator to link it.' ),
-		'create_failed' => __( 'Your account could not be created on this site. Please contact an administrator.' ),
-		'update_failed' => __( 'Your account could not be updated on this site. Please contact an administrator.' ),
+		'disabled'      => __( 'Logging in with a Wikimedia account is not configured on this site.', 'space-bridge' ),
+		'signature'     => __( 'The answer of the Wikimedia login could not be verified. Please try again.', 'space-bridge' ),
+		'payload'       => __( 'The answer of the Wikimedia login was incomplete. Please try again.', 'space-bridge' ),
+		'nonce'         => __( 'This Wikimedia login link has expired or was already used. Please log in again.', 'space-bridge' ),
+		'browser'       => __( 'This Wikimedia login was started in another browser. Please log in again here.', 'space-bridge' ),
+		'email_taken'   => __( 'An account with the email address of your Wikimedia account already exists on this site, but it is not linked to a Wikimedia account. For your safety it was not taken over: log in with its password, or ask an administrator to link it.', 'space-bridge' ),
+		'create_failed' => __( 'Your account could not be created on this site. Please contact an administrator.', 'space-bridge' ),
+		'update_failed' => __( 'Your account could not be updated on this site. Please contact an administrator.', 'space-bridge' ),
 	);
 }
 
@@ -466,8 +466,8 @@ function login_button() {
 	printf(
 		'<p class="space-bridge-sso" style="margin-bottom:16px"><a id="space-bridge-login" class="button button-primary button-large" style="width:100%%;text-align:center" href="%s">%s</a></p><p style="text-align:center;margin-bottom:16px">%s</p>',
 		esc_url( start_url( $redirect_to ) ),
-		esc_html__( 'Log in with your Wikimedia account' ),
-		esc_html__( 'or with a password of this site:' )
+		esc_html__( 'Log in with your Wikimedia account', 'space-bridge' ),
+		esc_html__( 'or with a password of this site:', 'space-bridge' )
 	);
 }
 
