@@ -99,4 +99,5 @@ FEATURE = features.Feature(
     handlers=_handlers,
     schedule=_schedule,
     commands=lambda: (backfill,),
+    checks=lambda settings: __import__("sync.checks", fromlist=["probes"]).probes(settings),  # `space-bridge doctor`
 )
