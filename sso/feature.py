@@ -66,4 +66,5 @@ FEATURE = features.Feature(
     init_app=_init_app,
     handlers=_handlers,
     schedule=_schedule,
+    checks=lambda settings: __import__("sso.checks", fromlist=["probes"]).probes(settings),  # `space-bridge doctor`
 )

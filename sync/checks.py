@@ -111,13 +111,17 @@ def _mu_plugin_checks(site: "WordPressSite", session, name: str, meta_keys: set[
     base = str(site.url).rstrip("/")
     auth = (site.username, site.password.get_secret_value())
     if site.transport == "rest":
-        index = session.get(f"{base}/wp-json/", timeout=REQUEST_TIMEOUT).json()
+        try:
+            index = session.get(f"{base}/wp-json/", timeout=REQUEST_TIMEOUT).json()
+            schema = session.options(f"{base}/wp-json/wp/v2/posts", auth=auth, timeout=REQUEST_TIMEOUT).json()
+        except (requests.RequestException, ValueError) as exc:
+            return [fail(f"{name}.mu_plugin", f"the REST API index does not answer JSON ({type(exc).__name__})",
+                         "check that /wp-json/ answers (permalinks, a security plugin)")]
         if META_ROUTE not in (index.get("routes") or {}):
             return [fail(f"{name}.mu_plugin", "the REST API has no route POST /space-bridge/v1/posts/<id>/meta: "
                                               "the mu-plugin space-bridge.php is not loaded", MU_PLUGIN_HINT),
                     fail(f"{name}.meta", "not checked: no mu-plugin", "install the mu-plugin first")]
         # Registered post meta with show_in_rest appear in the posts schema (WP_REST_Post_Meta_Fields).
-        schema = session.options(f"{base}/wp-json/wp/v2/posts", auth=auth, timeout=REQUEST_TIMEOUT).json()
         shown = set((((schema.get("schema") or {}).get("properties") or {}).get("meta") or {}).get("properties") or {})
         missing = sorted(meta_keys - shown)
         meta = (fail(f"{name}.meta", f"not registered for REST: {', '.join(missing)}",
@@ -205,7 +209,8 @@ def discourse_checks(settings: "Settings") -> list[Check]:
         results.append(fail("discourse.web_hook", f"no web hook to {url}", SETUP_HINT))
     elif [i for i in bad if i.status != "warning"]:
         results.append(fail("discourse.web_hook", "; ".join(f"{i.detail}" for i in bad if i.status != "warning")
-                            + " differ from what the bridge needs", SETUP_HINT + " (it sets the URL, events and secret)"))
+                            + " differ from what the bridge needs",
+                            SETUP_HINT + " (it sets the URL, events and secret)"))
     elif bad:
         results.append(warn("discourse.web_hook", "; ".join(i.detail for i in bad), SETUP_HINT))
     else:
@@ -287,7 +292,8 @@ def _maxlag_check(mw, requests) -> Check:
         return fail("mediawiki.maxlag", f"no JSON answer ({type(exc).__name__})", "check mediawiki.api_url")
     code = (body.get("error") or {}).get("code")
     if code == "maxlag":
-        return ok("mediawiki.maxlag", f"answered with the lag error (Retry-After: {resp.headers.get('Retry-After', 'none')}); "
+        retry_after = resp.headers.get("Retry-After", "none")
+        return ok("mediawiki.maxlag", f"answered with the lag error (Retry-After: {retry_after}); "
                                       f"the bridge sends maxlag={mw.maxlag}")
     if "error" in body:
         return fail("mediawiki.maxlag", f"answered error {code!r} instead of the lag error",

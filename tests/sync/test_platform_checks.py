@@ -95,7 +95,8 @@ def test_clock_of_a_platform_that_does_not_answer_is_not_judged():
 
 # -- configuration -------------------------------------------------------------------------------------
 def write_config(tmp_path, *, bridge_url="http://127.0.0.1:8090", forum=None, wp=None, mw=None, irc_port=None,
-                 irc_host="127.0.0.1", smtp_port=None, transport="rest", bot_password=None) -> Path:
+                 irc_host="127.0.0.1", smtp_port=None, transport="rest", bot_password=None,
+                 wp_connect_secret=None) -> Path:
     data: dict = {"bridge": {"public_url": bridge_url, "secret_key": "doctor-test-secret-key-0123456789abcdef",
                              "database_url": f"sqlite:///{tmp_path}/bridge.db", "state_dir": str(tmp_path / "state"),
                              "log_format": "console", "log_level": "warning"}}
@@ -109,7 +110,8 @@ def write_config(tmp_path, *, bridge_url="http://127.0.0.1:8090", forum=None, wp
         data["wordpress"] = {"sites": [{
             "name": "news", "url": wp["url"], "transport": transport, "username": wp["admin_user"],
             "password": wp["app_password"] if transport == "rest" else wp["admin_password"],
-            "webhook_secret": WP_HOOK_SECRET}]}
+            "webhook_secret": WP_HOOK_SECRET,
+            **({"connect_secret": wp_connect_secret} if wp_connect_secret else {})}]}
     if mw is not None:
         data["mediawiki"] = {"api_url": mw["api_url"], "username": mw["bot_user"],
                              "password": bot_password or mw["bot_password"]}
@@ -249,13 +251,19 @@ def mail_server():
     controller.stop()
 
 
+def dev_connect_secret() -> str:
+    """The DiscourseConnect secret the stack gave the blog's mu-plugin (tests/sso/wp_helpers.py reads it so)."""
+    state = Path(os.environ.get("SPACE_DEV_STATE", REPO / ".dev"))
+    return (state / "secrets" / "wordpress_connect_secret").read_text().strip()
+
+
 @pytest.fixture
 def everything(stack, tmp_path, forum, bridge_endpoint, mail_server):
     """A configuration naming every platform of the stack, the forum set up."""
     def make(**changes):
         values = dict(bridge_url=bridge_endpoint.url + "/bridge", forum=forum, wp=stack["wordpress"],
                       mw=stack["mediawiki"], irc_host=stack["irc"]["host"], irc_port=stack["irc"]["port"],
-                      smtp_port=mail_server.port)
+                      smtp_port=mail_server.port, wp_connect_secret=dev_connect_secret())
         values.update(changes)
         folder = tmp_path / f"config{len(list(tmp_path.iterdir()))}"
         folder.mkdir()
@@ -269,7 +277,8 @@ def everything(stack, tmp_path, forum, bridge_endpoint, mail_server):
 
 
 STACK_CHECKS = ("database", "database.schema", "wordpress.news.login", "wordpress.news.mu_plugin",
-                "wordpress.news.meta", "wordpress.news.clock", "discourse.api_key", "discourse.web_hook",
+                "wordpress.news.sso", "wordpress.news.meta", "wordpress.news.clock", "discourse.api_key",
+                "discourse.web_hook",
                 "mediawiki.login", "mediawiki.edit", "mediawiki.maxlag", "mediawiki.clock", "relay.irc", "relay.list")
 
 
@@ -286,7 +295,8 @@ def test_everything_passes_against_the_stack(everything, stack, mail_server, tra
     assert f"version {metadata.version('space-bridge')}" in checks["wordpress.news.mu_plugin"]["detail"]
     assert mail_server.messages == []
     wp, mw = stack["wordpress"], stack["mediawiki"]
-    for secret in (wp["app_password"], wp["admin_password"], mw["bot_password"], CONNECT_SECRET, HOOK_SECRET):
+    for secret in (wp["app_password"], wp["admin_password"], mw["bot_password"], CONNECT_SECRET, HOOK_SECRET,
+                   dev_connect_secret()):
         assert secret not in output
     human = CliRunner().invoke(main, ["--config", str(path), "doctor"])
     assert human.exit_code == 0 and human.output.splitlines()[0].startswith("ok    database")
@@ -315,6 +325,14 @@ def test_a_removed_mu_plugin_fails_with_its_hint(everything, stack, transport):
     assert checks["wordpress.news.mu_plugin"]["status"] == "fail"
     assert "wp-content/mu-plugins" in checks["wordpress.news.mu_plugin"]["hint"]
     assert checks["wordpress.news.login"]["status"] == "ok"
+
+
+@pytest.mark.stack
+def test_a_blog_login_secret_that_differs_fails_with_its_hint(everything):
+    code, checks, output = doctor_cli(everything(wp_connect_secret="not-the-blogs-secret-0123456789abcdef"))
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.sso"}
+    assert "SPACE_BRIDGE_SSO_SECRET" in checks["wordpress.news.sso"]["hint"]
+    assert "not-the-blogs-secret" not in output
 
 
 @pytest.mark.stack
