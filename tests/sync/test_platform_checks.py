@@ -112,6 +112,8 @@ def write_config(tmp_path, *, bridge_url="http://127.0.0.1:8090", forum=None, wp
             "password": wp["app_password"] if transport == "rest" else wp["admin_password"],
             "webhook_secret": WP_HOOK_SECRET,
             **({"connect_secret": wp_connect_secret} if wp_connect_secret else {})}]}
+        if wp_connect_secret:  # blogs log members in: the login feature is on
+            data["wikimedia"] = {"client_id": "doctor-test-client", "client_secret": "doctor-oauth-Zq8vN3xW5tR1yK7m-0123456789abcdef"}
     if mw is not None:
         data["mediawiki"] = {"api_url": mw["api_url"], "username": mw["bot_user"],
                              "password": bot_password or mw["bot_password"]}
