@@ -1,14 +1,23 @@
 """Prometheus metrics of the bridge, shared by the web and worker processes.
 
 `space-bridge serve` (gunicorn, several processes) and `space-bridge worker` write their
-counters into one directory (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR,
-set by the CLI from `bridge.state_dir` before this module is imported), so the web process's
-`/metrics` reports job outcomes counted by the workers. Queue depth is read from the
-database at scrape time, so it is right whichever process, or host, ran the jobs.
+counters into files (prometheus_client's multiprocess mode): each service into a directory of
+its own, `<bridge.state_dir>/metrics/<service>/`, set up by the CLI before prometheus_client is
+first imported (bridge/cli_support.py, which also empties a service's directory when it starts).
+The web process's `/metrics` merges the files of every service's directory, so it reports job
+outcomes counted by the workers. Queue depth is read from the database at scrape time, so it is
+right whichever process, or host, ran the jobs.
+
+Names follow https://prometheus.io/docs/practices/naming/: a counter ends in `_total`, a gauge
+never does, units are base units in the name (`_seconds`). prometheus_client names a counter's
+family without its `_total`, so no gauge may be called like a counter minus `_total` (the gauge of
+stored jobs was once `space_bridge_outbox_jobs`, the family of the attempts counter
+`space_bridge_outbox_jobs_total`: two families of one name). docs/operations.md lists them all.
 """
 
 from __future__ import annotations
 
+import glob
 import hmac
 import ipaddress
 import json
@@ -23,9 +32,15 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
-JOB_OUTCOMES = Counter(
-    "space_bridge_outbox_jobs_total", "Outbox job attempts by outcome (done, retry, dead, lease_lost)",
+#: Set by the CLI to `<bridge.state_dir>/metrics`, whose subdirectories (one per service) hold the
+#: files /metrics merges; PROMETHEUS_MULTIPROC_DIR is this process's own subdirectory.
+SHARED_DIR_ENV = "SPACE_BRIDGE_METRICS_DIR"
+
+JOB_ATTEMPTS = Counter(
+    "space_bridge_outbox_job_attempts_total",
+    "Outbox job attempts by kind and outcome (done, retry, dead, lease_lost)",
     ["kind", "outcome"],
 )
 JOB_DURATION = Histogram(
@@ -51,7 +66,9 @@ class QueueCollector:
         self.outbox = outbox
 
     def collect(self):
-        depth = GaugeMetricFamily("space_bridge_outbox_jobs", "Outbox jobs by state", labels=["state"])
+        depth = GaugeMetricFamily(
+            "space_bridge_outbox_jobs_stored",
+            "Jobs in the outbox table by state (done jobs are kept outbox.keep_done_days)", labels=["state"])
         for state, count in self.outbox.counts().items():
             depth.add_metric([state], count)
         yield depth
@@ -62,15 +79,31 @@ class QueueCollector:
         )
 
 
+class SharedFilesCollector:
+    """The counters and histograms of every process of every service on this host, merged.
+
+    prometheus_client's MultiProcessCollector reads one directory; each service has its own (so
+    each can empty it when it starts), hence the files of all of them merged in one pass, which
+    keeps one family per metric."""
+
+    def __init__(self, patterns: list[str]):
+        self.patterns = patterns
+
+    def collect(self):
+        files = sorted(f for pattern in self.patterns for f in glob.glob(pattern))
+        return MultiProcessCollector.merge(files, accumulate=True)
+
+
 def render(outbox) -> tuple[bytes, str]:
     """The text exposition of every metric, for GET /metrics."""
     queue = CollectorRegistry()
     queue.register(QueueCollector(outbox))
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
+    if os.environ.get(SHARED_DIR_ENV):
         shared = CollectorRegistry()
-        multiprocess.MultiProcessCollector(shared)
+        shared.register(SharedFilesCollector([os.path.join(os.environ[SHARED_DIR_ENV], "*", "*.db")]))
+    elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # set by whoever runs the bridge: one directory
+        shared = CollectorRegistry()
+        shared.register(SharedFilesCollector([os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")]))
     else:
         shared = REGISTRY
     return generate_latest(shared) + generate_latest(queue), CONTENT_TYPE_LATEST

@@ -301,7 +301,7 @@ class Outbox:
                     state="dead", lease_until=None, finished_at=now, updated_at=now,
                     last_error=f"worker lost (lease expired) on the last of {s.max_attempts} attempts"))
                 for r in exhausted:
-                    metrics.JOB_OUTCOMES.labels(kind=r.kind, outcome="dead").inc()
+                    metrics.JOB_ATTEMPTS.labels(kind=r.kind, outcome="dead").inc()
                     log.warning("outbox.dead_after_lost_worker", job_id=r.id, kind=r.kind)
             take = [r.id for r in rows if r not in exhausted]
             if not take:
@@ -431,7 +431,7 @@ class Worker:
                     max(0.0, (utcnow() - job.created_at).total_seconds()))
             else:
                 outcome = "lease_lost"
-        metrics.JOB_OUTCOMES.labels(kind=job.kind, outcome=outcome).inc()
+        metrics.JOB_ATTEMPTS.labels(kind=job.kind, outcome=outcome).inc()
         metrics.JOB_DURATION.labels(kind=job.kind).observe(time.monotonic() - started)
 
     def _loop(self) -> None:
