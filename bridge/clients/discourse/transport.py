@@ -5,7 +5,6 @@ See the package's docstring for the rules it follows (route table, pacing, 429s,
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, quote
 
 import requests
+import structlog
 import tenacity
 
 from bridge.clients import DEFAULT_USER_AGENT
@@ -27,7 +27,7 @@ from bridge.clients.scrub import Hidden, Scrubber
 
 __all__ = ["DEFAULT_TIMEOUT", "DiscourseTransport"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -219,21 +219,21 @@ class DiscourseTransport:
                 not_sent = _not_sent(exc)
                 err = DiscourseUnavailable(self._scrub(f"{where} failed: {type(exc).__name__}: {exc}"),
                                            operation=name, maybe_applied=not not_sent)
-                log.debug("discourse.request_failed %s %s: %s", verb, path, type(exc).__name__)
+                log.debug("discourse.request_failed", verb=verb, path=path, route=name, error=type(exc).__name__)
                 if not_sent or route.idempotent or opts.retry_unsafe:
                     if not not_sent:
                         opts.maybe_applied = True
                     raise _Transient("network", err) from None
                 raise err from None
-            log.debug("discourse.request %s %s -> %s in %.0f ms", verb, path, resp.status_code,
-                      (time.monotonic() - started) * 1000)
+            log.debug("discourse.request", verb=verb, path=path, route=name, status=resp.status_code,
+                      ms=round((time.monotonic() - started) * 1000))
             status = resp.status_code
             if status == 429:
                 body = _json_or_none(resp)
                 wait = _wait_seconds(resp, body)
                 self.pacer.hold_off(wait)
                 code = resp.headers.get("Discourse-Rate-Limit-Error-Code")
-                log.info("discourse.rate_limited %s %s: waiting %.0f s (limit %s)", verb, path, wait, code or "?")
+                log.info("discourse.rate_limited", verb=verb, path=path, route=name, wait_seconds=round(wait, 1), limit=code)
                 raise _Transient("rate_limit", DiscourseRateLimited(
                     self._scrub(f"{where}: rate limited by the forum ({code or 'no limit name'}); "
                                 f"retry after {wait:.0f} s"),

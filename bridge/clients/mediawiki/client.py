@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import logging
 import re
 from typing import Any, Self
 
 import mwclient
 import mwclient.errors
 import requests
+import structlog
 
 from bridge.clients import DEFAULT_USER_AGENT
 from bridge.clients.mediawiki.errors import (EditConflict, EditResult, InvalidTitle, MediaWikiAuthError,
@@ -21,7 +21,7 @@ from bridge.clients.scrub import Scrubber
 
 __all__ = ["DEFAULT_MAXLAG", "DEFAULT_MAX_RETRIES", "DEFAULT_RETRY_TIMEOUT", "DEFAULT_TIMEOUT", "MediaWikiClient"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 DEFAULT_MAXLAG = 5
 DEFAULT_TIMEOUT = 30.0
@@ -104,7 +104,7 @@ class MediaWikiClient:
 
     def _on_wait(self, sleeper: Any, retries: int, args: Any) -> None:
         # mwclient passes the request data as `args` (a login's includes the password): never log it.
-        log.info("MediaWiki %s: retry %d of %d", self._host, retries, self.max_retries)
+        log.info("mediawiki.retry", host=self._host, retry=retries, max_retries=self.max_retries)
 
     def _new_site(self) -> Site:
         site_ref: dict = {}
@@ -229,7 +229,7 @@ class MediaWikiClient:
             except Exception as exc:  # noqa: BLE001 - mapped below, never chained
                 error = self._map_error(exc, what, site)
             if isinstance(error, MediaWikiAuthError) and attempt == 1:
-                log.info("MediaWiki %s: session lost, logging in again", self._host)
+                log.info("mediawiki.session_lost", host=self._host, action="logging in again")
                 self._site = None
                 continue
             raise error

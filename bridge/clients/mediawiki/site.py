@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 import mwclient
 import requests
+import structlog
 
 __all__ = ["MIN_RETRY_AFTER", "Site", "response_hook", "split_api_url"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: MediaWiki's own floor for Retry-After on a maxlag error (ApiMain::checkMaxLag).
 MIN_RETRY_AFTER = 5
@@ -32,7 +32,7 @@ class Site(mwclient.Site):
             # Normally raw_call() already slept on X-Database-Lag; we only get here if the
             # header was lost on the way.
             self.last_lag = error.get("lag")
-            log.warning("MediaWiki database lag %ss exceeds maxlag %s; backing off", error.get("lag"), self.max_lag)
+            log.warning("mediawiki.maxlag_backoff", host=self.host, lag=error.get("lag"), max_lag=self.max_lag)
             sleeper.sleep(MIN_RETRY_AFTER)
 
 
@@ -48,7 +48,8 @@ def response_hook(site_ref: dict):
             retry_after = resp.headers.get("Retry-After", "")
             if not retry_after.strip().isdigit():
                 resp.headers["Retry-After"] = str(MIN_RETRY_AFTER)
-            log.warning("MediaWiki database lag %ss; waiting (Retry-After %ss)", lag, resp.headers["Retry-After"])
+            log.warning("mediawiki.lag_wait", host=urlsplit(resp.url).hostname, lag=lag,
+                        retry_after=resp.headers["Retry-After"])
         return resp
 
     return hook

@@ -7,10 +7,11 @@ and why they are single ``string`` meta starting with ``_``).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
+
+import structlog
 
 from bridge.clients.wordpress.errors import BridgeMetaUnavailable
 from bridge.clients.wordpress.models import BridgeMeta, Post
@@ -18,7 +19,7 @@ from bridge.clients.wordpress.models import BridgeMeta, Post
 __all__ = ["META_FIELDS", "META_PREFIX", "check_meta_names", "check_meta_written", "decode_meta", "encode_meta",
            "format_utc", "meta_from_strings", "meta_key"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: Prefix of every post meta key the bridge owns.
 META_PREFIX = "_space_bridge_"
@@ -87,7 +88,7 @@ def decode_meta(name: str, raw: Any) -> Any:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return parsed.astimezone(timezone.utc)
     except (TypeError, ValueError):
-        log.warning("ignoring malformed bridge meta %s=%r", meta_key(name), raw)
+        log.warning("wordpress.meta_malformed", key=meta_key(name), value=repr(raw)[:200], action="ignored")
         return None
     raise AssertionError(kind)
 
