@@ -175,3 +175,28 @@ def member(mw):
                          clients_useragent=WIKI_UA)
     site.clientlogin(username=mw["admin_user"], password=mw["admin_password"])
     return site
+
+
+class LogRecorder:
+    """Stands in for a module's structlog logger: structlog caches a module's logger once the
+    bridge's logging is configured by an earlier test, so structlog.testing.capture_logs sees
+    nothing in a full run; replacing the module's `log` works whatever ran before."""
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    def __getattr__(self, level):
+        return lambda event, **kw: self.entries.append({"level": level, "event": event, **kw})
+
+
+@pytest.fixture
+def record_logs(monkeypatch):
+    """`record_logs(module)`: the module's log lines from now on (a list of dicts: level, event,
+    fields), for this test only."""
+
+    def record(module) -> list[dict]:
+        recorder = LogRecorder()
+        monkeypatch.setattr(module, "log", recorder)
+        return recorder.entries
+
+    return record

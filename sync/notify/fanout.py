@@ -1,7 +1,8 @@
 """From what the bridge hears to one delivery job per member: the `notify.plan` job.
 
 The subscribers (events other flows publish, bridge/events.py) only queue a plan job, keyed by
-the happening, so a web hook delivered twice or a post read again plans once:
+the happening, so a web hook delivered twice or a post read again plans once, and only when some
+member chose that kind of event (one indexed look-up), so a Space where nobody did queues nothing:
 
 - ``blog.post_read``: the mirror read a post; a new public one is a happening at once, built
   from the post as read (no second read of the blog);
@@ -66,14 +67,14 @@ def on_post_read(settings, engine: sa.Engine, *, site: str, post_id: int, post) 
     from sync.search.feed import site_language
 
     h = happenings.from_blog_post(site, post, language=site_language(settings, site), now=_now())
-    if h is not None:
+    if h is not None and anyone_wants(engine, (NEW_POSTS,)):
         _queue(engine, f"notify-plan:{h.id}", {"happening": happenings.to_dict(h)})
 
 
 def on_post_changed(settings, engine: sa.Engine, *, site: str, post_id: int, status: str, modified: str,
                     mirrored: bool) -> None:
-    if mirrored or status != "publish":
-        return  # the mirror's job reads the post and publishes blog.post_read
+    if mirrored or status != "publish" or not anyone_wants(engine, (NEW_POSTS,)):
+        return  # the mirror's job reads the post and publishes blog.post_read; or nobody listens
     _queue(engine, f"notify-plan:{happenings.blog_id(site, post_id)}", {"blog": site, "post_id": int(post_id)})
 
 
@@ -83,13 +84,13 @@ def on_forum_webhook(settings, engine: sa.Engine, *, event: str, data: dict) -> 
         post_id, topic_id = _positive(post.get("id")), _positive(post.get("topic_id"))
         number = post.get("post_number")
         if post_id is None or topic_id is None or not isinstance(number, int) or number < 2 \
-                or post.get("topic_archetype") == "private_message":
+                or post.get("topic_archetype") == "private_message" or not anyone_wants(engine, RANK):
             return
         _queue(engine, f"notify-plan:discourse:post:{post_id}", {"forum_post": post_id, "topic_id": topic_id})
     elif event == "topic_created":
         topic = data.get("topic") if isinstance(data.get("topic"), dict) else {}
         topic_id = _positive(topic.get("id"))
-        if topic_id is None or topic.get("archetype") == "private_message":
+        if topic_id is None or topic.get("archetype") == "private_message" or not anyone_wants(engine, (NEW_POSTS,)):
             return
         _queue(engine, f"notify-plan:discourse:topic:{topic_id}", {"forum_topic": topic_id},
                run_after=utcnow() + TOPIC_DELAY)

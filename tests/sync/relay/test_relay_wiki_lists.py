@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from relay_helpers import drain, event, settings
-from structlog.testing import capture_logs
 
 from bridge.outbox import Outbox
 from sync.relay.deliver import TargetPool, deliver_handler, relay
+from sync.relay.targets import wiki as wiki_target
 from sync.relay.targets.wiki import marker
 
 pytestmark = [pytest.mark.stack, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -52,7 +52,8 @@ def deliver(engine, s, e) -> list:
     return jobs
 
 
-def test_a_member_subscribes_by_editing_the_list_and_leaves_by_removing_the_line(engine, db_url, mw, bot, member):
+def test_a_member_subscribes_by_editing_the_list_and_leaves_by_removing_the_line(engine, db_url, mw, bot, member,
+                                                                                  record_logs):
     tag = uuid.uuid4().hex[:8]
     listed = f"Space relay test/subscribers list {tag}"
     talk_a, nobots, denied = (f"User talk:List member A {tag}", f"User talk:List nobots {tag}",
@@ -69,8 +70,8 @@ def test_a_member_subscribes_by_editing_the_list_and_leaves_by_removing_the_line
     s = wiki_settings(mw, db_url, {"subscribers_page": listed, "list_check_seconds": 0})
 
     first = event(id=f"discourse:topic:l{tag}", title=f"First news {tag}")
-    with capture_logs() as logs:
-        deliver(engine, s, first)
+    logs = record_logs(wiki_target)
+    deliver(engine, s, first)
     text = bot.page_revision(talk_a).text
     assert text.count(marker(first.id)) == 1
     assert [x.heading for x in bot.sections(talk_a)] == [f"Alice started a topic: First news {tag}"]

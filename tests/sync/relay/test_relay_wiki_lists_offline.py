@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 from relay_helpers import event, settings
-from structlog.testing import capture_logs
 
 from bridge.clients.mediawiki import PageNotFound, PageProtected, PageRevision
 from bridge.config import ConfigError
 from sync.relay.render import render
+from sync.relay.targets import wiki as wiki_target
 from sync.relay.targets.wiki import WikiTarget, marker
 
 MW = {"api_url": "https://wiki.example.test/w/api.php", "username": "Relaybot@bridge", "password": "x" * 32}
@@ -52,12 +52,12 @@ def target(wiki: Wiki, listed: str, **options) -> WikiTarget:
     return WikiTarget(s, s.relay.targets[0], client=wiki)
 
 
-def test_an_unreadable_json_list_delivers_to_nobody_and_says_so():
+def test_an_unreadable_json_list_delivers_to_nobody_and_says_so(record_logs):
     listed = f"Subs {uuid.uuid4().hex}"
     wiki = Wiki({listed: ("json", '{"targets": "User talk:Ana"}')})
     e = event()
-    with capture_logs() as logs:
-        target(wiki, listed).deliver(render(e, "wiki", "en"), e)
+    logs = record_logs(wiki_target)
+    target(wiki, listed).deliver(render(e, "wiki", "en"), e)
     assert wiki.edits == []
     assert any(entry["event"] == "relay.wiki_list_unreadable" for entry in logs)
 

@@ -235,22 +235,11 @@ def test_the_reindex_command_refuses_when_search_is_off(settings_file):
     assert result.exit_code == 1 and "search is not enabled" in result.output
 
 
-class LogRecorder:
-    """Stands in for a module's structlog logger (capture_logs misses loggers structlog already
-    cached once the bridge's logging was configured by an earlier test)."""
-
-    def __init__(self):
-        self.entries = []
-
-    def __getattr__(self, level):
-        return lambda event, **kw: self.entries.append({"level": level, "event": event, **kw})
-
-
-def test_the_periodic_look_goes_on_past_a_blog_that_cannot_be_reached(forum, settings_file, engine, monkeypatch):
+def test_the_periodic_look_goes_on_past_a_blog_that_cannot_be_reached(forum, settings_file, engine, monkeypatch,
+                                                                     record_logs):
     from sync.search import feed
 
-    recorder = LogRecorder()
-    monkeypatch.setattr(feed, "log", recorder)
+    logs = record_logs(feed)
 
     data = yaml.safe_load(settings_file.read_text())
     data["wordpress"] = {"sites": [{"name": "down", "url": "http://127.0.0.1:9", "username": "bridge",
@@ -262,7 +251,7 @@ def test_the_periodic_look_goes_on_past_a_blog_that_cannot_be_reached(forum, set
         key = word()
         quiet.post(title=f"Seen by the periodic look {key}", raw=f"{LONG} {key}")
         feed.reconcile_all(quiet.settings, engine)
-        assert [e["site"] for e in recorder.entries if e["event"] == "search.reconcile_failed"] == ["down"]
+        assert [e["site"] for e in logs if e["event"] == "search.reconcile_failed"] == ["down"]
         quiet.settle()
         assert len(quiet.found(key)) == 1  # the forum was still looked at
     finally:
