@@ -8,6 +8,12 @@ secrets, the Wikimedia double's client secret) are generated once and kept in th
 directory beside stack.json, so restarts keep sessions and signatures.
 
     python deploy/dev/devconfig.py --wikimedia-client-id      # the client id run.sh gives the double
+    python deploy/dev/devconfig.py --flows OUT_YAML STACK_JSON  # feed page URL, IRC server, channel, console URL
+
+The relay (sync/relay) is on, so `make run` shows every flow end to end: a new blog post
+(post.published, once the mirror gave it its forum topic) and a new forum topic (topic.created)
+each add an entry to the feed page FEED_PAGE on the stack's MediaWiki (bot password) and a line
+in IRC_CHANNEL on its ngircd.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -31,6 +38,53 @@ def kept_secret(state: Path, name: str) -> str:
 
 
 WIKIMEDIA_CLIENT_ID = "space-bridge-dev"
+
+#: Where `make run` relays new posts and topics (sync/relay/targets/wiki.py, irc.py).
+FEED_PAGE = "Space/News"
+IRC_CHANNEL = "#space"
+IRC_NICK = "spacebridge"  # the irc target adds "_" while the nick is taken (an earlier run's)
+#: The forum category the blog's topics go to (created by `discourse setup`).
+BLOG_CATEGORY = {"slug": "blog", "name": "Blog"}
+
+
+def relay_section(stack: dict, forum: bool) -> dict:
+    """New posts and new topics to the wiki's feed page and the IRC channel.
+
+    A blog post's own forum topic is news already told by its post.published entry (which links
+    the post): with a forum, the blog's topics go to BLOG_CATEGORY and a `mute` rule keeps their
+    topic.created off both targets (sync/relay/rules.py: a matching mute rule wins), so each post
+    is announced once and every other new topic still is.
+    """
+    irc = stack["irc"]
+    targets = [
+        {"name": "wiki-feed", "kind": "wiki", "options": {"page": FEED_PAGE}},
+        {"name": "irc", "kind": "irc", "options": {
+            "server": irc["host"], "port": int(irc["port"]), "tls": False, "nick": IRC_NICK,
+            "channel": IRC_CHANNEL}},
+    ]
+    names = [t["name"] for t in targets]
+    rules: list[dict] = [{"events": ["post.published", "topic.created"], "targets": list(names)}]
+    if forum:
+        rules.append({"events": ["topic.created"], "categories": [BLOG_CATEGORY["name"]], "targets": list(names),
+                      "mute": True})
+    return {"targets": targets, "rules": rules}
+
+
+def flows(config: dict, stack: dict) -> dict[str, str]:
+    """What `make run` prints about its flows, read from the configuration it wrote: the feed
+    page's URL (index.php?title=..., which MediaWiki serves whatever its article path), the IRC
+    server and channel, and the status console's URL."""
+    by_kind = {t["kind"]: t["options"] for t in config.get("relay", {}).get("targets", [])}
+    mw = stack["mediawiki"]
+    index = mw.get("index_url") or mw["url"].rstrip("/") + "/index.php"
+    page = by_kind["wiki"]["page"].replace(" ", "_")
+    irc = by_kind["irc"]
+    return {
+        "feed_url": f"{index}?title={quote(page, safe='/:')}",
+        "irc_server": f"{irc['server']}:{irc['port']}",
+        "irc_channel": irc.get("channel") or irc["channels"][0],
+        "console_url": config["bridge"]["public_url"].rstrip("/") + "/admin",
+    }
 
 
 def _wordpress_sso_supported() -> bool:
@@ -70,6 +124,10 @@ def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None 
             "username": mw["bot_user"],
             "password": mw["bot_password"],
         },
+        # Only posts from now on: the stack's WordPress holds the tests' posts, which the first
+        # reconcile would otherwise mirror and announce (older ones: `space-bridge backfill`).
+        "mirror": {"initial_lookback_days": 0},
+        "relay": relay_section(stack, forum=bool(discourse_url)),
     }
     if _wordpress_sso_supported():
         # Log in to WordPress through the bridge: the same secret deploy/dev/lib/wordpress.sh gives
@@ -88,13 +146,19 @@ def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None 
             "api_username": "system",
             "connect_secret": kept_secret(state, "discourse_connect_secret"),
             "webhook_secret": kept_secret(state, "discourse_webhook_secret"),
+            "categories": [dict(BLOG_CATEGORY)],
         }
+        config["wordpress"]["sites"][0]["default_category"] = BLOG_CATEGORY["slug"]
     return config
 
 
 def main() -> None:
     if sys.argv[1] == "--wikimedia-client-id":
         print(WIKIMEDIA_CLIENT_ID)
+        return
+    if sys.argv[1] == "--flows":
+        f = flows(yaml.safe_load(Path(sys.argv[2]).read_text()), json.loads(Path(sys.argv[3]).read_text()))
+        print(f["feed_url"], f["irc_server"], f["irc_channel"], f["console_url"])
         return
     if sys.argv[1] == "--secret":
         print(kept_secret(Path(sys.argv[3]), sys.argv[2]))

@@ -115,6 +115,15 @@ s = json.load(open(sys.argv[1]))
 print(s["wordpress"]["url"], s["mediawiki"]["url"], "%s:%s" % (s["irc"]["host"], s["irc"]["port"]))
 PY
 )
+# Where the relay of the generated config sends new posts and topics, read back from that config.
+read -r feed_url irc_server irc_channel console_url < <("$bin/python" "$repo/deploy/dev/devconfig.py" --flows "$config" "$state/stack.json")
+# The status console is printed as a link only once this bridge serves it: a 404 means its
+# route is not in this version, and a link that 404s would send a new operator looking for a fault.
+if [ "$(curl -sS -o /dev/null -I -w '%{http_code}' "$console_url" 2>/dev/null || true)" = 404 ]; then
+  console_line="not in this version yet ($console_url answers 404)"
+else
+  console_line="$console_url   (Wikimedia login, an admin group of the config)"
+fi
 cat <<EOT
 
 Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
@@ -125,8 +134,15 @@ Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
   WordPress  $wp_url/   (log in at $wp_url/wp-login.php; credentials in $state/stack.json)
   MediaWiki  $mw_url/
   IRC        $irc
+  console    $console_line
   config     $config
   logs       $state/log/
+
+Every flow, end to end: publish a post on WordPress ($wp_url/wp-admin/post-new.php) and it gets
+its topic on the forum, then an entry on the wiki's feed page and a line in the IRC channel;
+a new forum topic gets the same (a blog post's own topic is not announced twice).
+  feed page  $feed_url
+  channel    $irc_channel on $irc_server   (any IRC client; TLS off)
 EOT
 
 # Wait for Ctrl-C; if a bridge process dies, say so and stop the rest.
