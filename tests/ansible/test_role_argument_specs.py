@@ -122,6 +122,6 @@ def test_the_inventories_pass_every_roles_argument_spec(name, only_checks_run, t
 def test_a_wrong_value_stops_the_play_at_the_roles_check(extra, role, error, only_checks_run, tmp_path):
     result = _play(INVENTORIES["converge"][0], tmp_path, extra)
     assert result.returncode != 0
-    assert f"fatal: [space.test]: FAILED!" in result.stdout
+    assert "fatal: [space.test]: FAILED!" in result.stdout
     assert error in result.stdout
     assert f'"name": "{role}"' in result.stdout  # validate_args_context names the role
