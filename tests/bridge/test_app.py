@@ -49,10 +49,10 @@ def test_metrics_show_queue_depth_and_job_outcomes(settings, engine):
     assert resp.status_code == 200
     assert resp.content_type.startswith("text/plain")
     text = resp.get_data(as_text=True)
-    assert 'space_bridge_outbox_jobs{state="pending"} 2.0' in text
-    assert 'space_bridge_outbox_jobs{state="done"} 3.0' in text
-    assert 'space_bridge_outbox_jobs_total{kind="t.metrics",outcome="done"}' in text
-    assert 'space_bridge_outbox_jobs_total{kind="t.metrics-fails",outcome="retry"}' in text
+    assert 'space_bridge_outbox_jobs_stored{state="pending"} 2.0' in text
+    assert 'space_bridge_outbox_jobs_stored{state="done"} 3.0' in text
+    assert 'space_bridge_outbox_job_attempts_total{kind="t.metrics",outcome="done"}' in text
+    assert 'space_bridge_outbox_job_attempts_total{kind="t.metrics-fails",outcome="retry"}' in text
     assert 'space_bridge_outbox_job_latency_seconds_count{kind="t.metrics"}' in text
     assert "space_bridge_outbox_oldest_pending_seconds" in text
 

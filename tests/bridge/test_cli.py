@@ -124,12 +124,12 @@ def test_serve_and_worker_processes(settings_file, running):
     assert outbox.get(job_id).state == "done"
     # The worker's outcome counters reach the web process's /metrics (shared metrics directory).
     # (the counter is bumped just after the job is recorded done, so give it a moment)
-    counted = 'space_bridge_outbox_jobs_total{kind="bridge.probe",outcome="done"} 1.0'
+    counted = 'space_bridge_outbox_job_attempts_total{kind="bridge.probe",outcome="done"} 1.0'
     deadline = time.monotonic() + 10
     while counted not in (metrics := requests.get(f"{base}/metrics", timeout=5).text):
         assert time.monotonic() < deadline, metrics
         time.sleep(0.1)
-    assert 'space_bridge_outbox_jobs{state="done"} 1.0' in metrics
+    assert 'space_bridge_outbox_jobs_stored{state="done"} 1.0' in metrics
     # Production logs are one JSON object per line.
     for p in procs.values():
         p.send_signal(signal.SIGTERM)
