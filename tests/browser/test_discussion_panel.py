@@ -19,6 +19,7 @@ Screenshots go to test-artifacts/browser/<test name>/.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 import time
@@ -265,3 +266,31 @@ def test_author_may_sync_own_post_but_not_link(env, wp, page, shots):
     refused = page.request.post(f"{wp.url}/wp-json/space-bridge/v1/discussion/{post_id}/link",
                                 headers={"X-WP-Nonce": nonce}, data={"topic_id": 1})
     assert refused.status == 403
+
+
+def test_sync_now_in_the_posts_list_needs_its_nonce(env, wp, mirrored, page, shots):
+    """The row action works without the editor's script: admin-post.php with a nonce bound to
+    the post (check_admin_referer); the same address without it, or with another post's, is refused."""
+    post_id, _meta = mirrored
+    name, password = wp.user("editor")
+    login(page, wp.url, name, password)
+    page.goto(wp.url + "/wp-admin/edit.php")
+    action = page.locator(f"#post-{post_id} a.space-bridge-sync")
+    href = action.get_attribute("href")
+    assert "_wpnonce=" in href
+
+    before = {j.id for j in mirror_jobs(env, post_id)}
+    for forged in (re.sub(r"_wpnonce=[^&]+", "", href), re.sub(r"_wpnonce=[^&]+", "_wpnonce=0123456789", href)):
+        refused = page.request.get(forged.replace("&amp;", "&"), max_redirects=0)
+        assert refused.status == 403, refused.status
+    assert {j.id for j in mirror_jobs(env, post_id)} == before
+
+    page.locator(f"#post-{post_id}").hover()  # row actions show on hover (or keyboard focus)
+    action.click()
+    page.wait_for_selector(".notice-success")
+    assert "asked to sync" in page.locator(".notice-success").first.inner_text()
+    new = wait_for(lambda: [j for j in mirror_jobs(env, post_id) if j.id not in before], "a mirror job in the outbox")
+    assert len(new) == 1 and new[0].payload["hint"]["event"].startswith("sync:")
+    page.set_viewport_size({"width": 1100, "height": 500})
+    page.screenshot(path=str(shots.dir / "01-posts-list-synced.png"))
+    env.drain()
