@@ -368,7 +368,6 @@ function strings() {
 		'topicHelp'   => __( 'After a migration: the number at the end of the topic\'s address. The topic\'s first post is then kept in step with this post.', 'space-bridge' ),
 		'link'        => __( 'Link', 'space-bridge' ),
 		'cancel'      => __( 'Cancel', 'space-bridge' ),
-		'refresh'     => __( 'Refresh', 'space-bridge' ),
 		'unconnected' => __( 'This site is not connected to the bridge: no action is possible.', 'space-bridge' ),
 		'saveFirst'   => __( 'Save the post first.', 'space-bridge' ),
 	);
