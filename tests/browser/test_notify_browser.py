@@ -144,11 +144,18 @@ def test_settings_in_english_and_arabic_on_desktop_and_phone(site, page, shots):
     assert "الويكي الرئيسي الخاص بي" in page.inner_text("#notify-wiki-error")
     assert page.get_attribute("html", "dir") == "rtl" and overflow(page) == 0
     shots("ar-phone-error")
+    # a wiki the bridge has no bot account on is refused, naming the one it writes on
     page.fill("#notify-wiki", "ar.wikipedia.org")
+    page.click("#notify-save")
+    page.wait_for_selector("#notify-errors")
+    refusal = page.inner_text("#notify-wiki-error").replace("\u2068", "").replace("\u2069", "")
+    assert "ar.wikipedia.org" in refusal and "meta.wikimedia.org" in refusal
+    shots("ar-phone-wiki-refused")
+    page.fill("#notify-wiki", "Meta.Wikimedia.org")
     page.click("#notify-save")
     page.wait_for_selector("#notify-saved")
     assert page.inner_text("#notify-saved") == "حُفظت إعدادات الإشعارات الخاصة بك."
-    assert preferences.get(site.engine, MEMBER_SUB).wiki == "ar.wikipedia.org"
+    assert preferences.get(site.engine, MEMBER_SUB).wiki == "meta.wikimedia.org"
     assert overflow(page) == 0
     shots("ar-phone-saved")
 
