@@ -52,6 +52,17 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
+/**
+ * The strings are in the text domain 'space-bridge', loaded on `init` as every mu-plugin file
+ * does (see space-bridge-search.php for why `init`); once one file has loaded it, the others skip.
+ */
+function load_textdomain() {
+	if ( ! is_textdomain_loaded( 'space-bridge' ) ) {
+		load_muplugin_textdomain( 'space-bridge', 'space-bridge/languages' );
+	}
+}
+add_action( 'init', __NAMESPACE__ . '\\load_textdomain' );
+
 const META_PREFIX    = '_space_bridge_';
 const REST_NAMESPACE = 'space-bridge/v1';
 const SCRIPT         = 'space-bridge-discussion';
