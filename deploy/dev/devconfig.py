@@ -47,7 +47,7 @@ IRC_NICK = "spacebridge"  # the irc target adds "_" while the nick is taken (an 
 BLOG_CATEGORY = {"slug": "blog", "name": "Blog"}
 
 
-def relay_section(stack: dict, forum: bool) -> dict:
+def relay_section(stack: dict, forum: bool, feed_page: str = FEED_PAGE) -> dict:
     """New posts and new topics to the wiki's feed page and the IRC channel.
 
     A blog post's own forum topic is news already told by its post.published entry (which links
@@ -57,7 +57,7 @@ def relay_section(stack: dict, forum: bool) -> dict:
     """
     irc = stack["irc"]
     targets = [
-        {"name": "wiki-feed", "kind": "wiki", "options": {"page": FEED_PAGE}},
+        {"name": "wiki-feed", "kind": "wiki", "options": {"page": feed_page}},
         {"name": "irc", "kind": "irc", "options": {
             "server": irc["host"], "port": int(irc["port"]), "tls": False, "nick": IRC_NICK,
             "channel": IRC_CHANNEL}},
@@ -97,7 +97,10 @@ def _wordpress_sso_supported() -> bool:
 
 
 def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None = None,
-               wikimedia_url: str | None = None) -> dict:
+               wikimedia_url: str | None = None, *, feed_page: str = FEED_PAGE) -> dict:
+    """The configuration for `stack`; `feed_page`: another page than FEED_PAGE, for tests (the
+    wiki target writes each event once per page, by its id, and a Discourse double started
+    afresh numbers its topics from 1 again: a test's entries must not hold back `make run`'s)."""
     wp, mw = stack["wordpress"], stack["mediawiki"]
     config = {
         "bridge": {
@@ -127,7 +130,7 @@ def dev_config(stack: dict, state: Path, listen: str, discourse_url: str | None 
         # Only posts from now on: the stack's WordPress holds the tests' posts, which the first
         # reconcile would otherwise mirror and announce (older ones: `space-bridge backfill`).
         "mirror": {"initial_lookback_days": 0},
-        "relay": relay_section(stack, forum=bool(discourse_url)),
+        "relay": relay_section(stack, forum=bool(discourse_url), feed_page=feed_page),
     }
     if _wordpress_sso_supported():
         # Log in to WordPress through the bridge: the same secret deploy/dev/lib/wordpress.sh gives

@@ -138,9 +138,9 @@ Space bridge is running (Ctrl-C, or \`make stop\` elsewhere, stops everything):
   config     $config
   logs       $state/log/
 
-Every flow, end to end: publish a post on WordPress ($wp_url/wp-admin/post-new.php) and it gets
-its topic on the forum, then an entry on the wiki's feed page and a line in the IRC channel;
-a new forum topic gets the same (a blog post's own topic is not announced twice).
+Every flow, end to end: publish a post at $wp_url/wp-admin/post-new.php; it gets
+its forum topic, then an entry on the wiki's feed page and a line in the IRC channel. A new
+forum topic gets the same (a blog post's own topic is announced once, as the post).
   feed page  $feed_url
   channel    $irc_channel on $irc_server   (any IRC client; TLS off)
 EOT

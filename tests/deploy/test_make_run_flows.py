@@ -114,7 +114,10 @@ def bridge(stack, forum, tmp_path):
     (state / "secrets" / "discourse_api_key").write_text(forum.api_key)
     (state / "bridge").mkdir()
     listen = f"127.0.0.1:{free_port()}"
-    data = devconfig.dev_config(stack, state, listen, forum.url)
+    # A page of its own: the wiki writes each event once per page (by its id), and this test's
+    # double numbers its topics from 1 on every run.
+    data = devconfig.dev_config(stack, state, listen, forum.url,
+                                feed_page=f"{devconfig.FEED_PAGE}/test {uuid.uuid4().hex[:10]}")
     path = state / "space.yaml"
     path.write_text(yaml.safe_dump(data))
     settings = config.load(path)
@@ -202,6 +205,7 @@ def test_a_post_and_a_topic_reach_the_feed_page_and_the_channel(bridge, stack, f
     targets = {t["kind"]: t for t in b.data["relay"]["targets"]}
     assert b.flows["feed_url"] == (f"{stack['mediawiki']['url']}/index.php?title="
                                    f"{targets['wiki']['options']['page'].replace(' ', '_')}")
+    assert targets["wiki"]["options"]["page"].startswith("Space/News/test ")
     assert b.flows["irc_server"] == f"{stack['irc']['host']}:{stack['irc']['port']}"
     assert b.flows["irc_channel"] == targets["irc"]["options"]["channel"]
     assert b.flows["console_url"] == b.data["bridge"]["public_url"] + "/admin"
