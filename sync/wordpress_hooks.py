@@ -12,6 +12,12 @@ repeated web hook queues nothing new; the event, e.g. status:trash>publish, is
 part of the key because `modified` has one-second precision) and answers 202. Forged, unsigned or stale web hooks get
 401 and queue nothing. The body (``{"post_id", "modified_gmt", "status", "event"}``) is a hint:
 the job reads the post from WordPress.
+
+A test hook (``{"event": "test", "nonce": "<32 lowercase hex>"}``), which the mu-plugin sends when
+`space-bridge doctor` asks it to (its route POST /space-bridge/v1/test-hook), is verified the
+same way, then queues and publishes nothing and is answered 200 ``{"nonce": <its nonce>}``: the
+echo tells the doctor the hook arrived and its signature was accepted. Each doctor run sends a new
+nonce; a replay within the window gets the same harmless echo.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ _STATUS = re.compile(r"[a-z0-9_-]{0,20}", re.ASCII)
 _EVENT = re.compile(r"[a-z]{0,10}(:[a-z0-9_-]{0,20}>[a-z0-9_-]{0,20})?", re.ASCII)
 _TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 _HEX_MAC = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+#: The test hook's nonce, as the mu-plugin accepts it (space-bridge-mirror.php rest_test_hook).
+_TEST_NONCE = re.compile(r"[0-9a-f]{32}", re.ASCII)
+TEST_EVENT = "test"
 
 bp = Blueprint("wordpress_hooks", __name__)
 
@@ -90,6 +99,11 @@ def wordpress_webhook(site_name: str):
         return jsonify(error="invalid signature", reason=str(exc)), 401
     try:
         data = webhooks.json_object(body)
+    except ValueError as exc:
+        return jsonify(error="expected a JSON object {post_id, modified_gmt, status, event}", detail=str(exc)), 400
+    if data.get("event") == TEST_EVENT:
+        return _test_hook(site.name, data)
+    try:
         post_id = webhooks.positive_id(data.get("post_id"), "post_id")
         modified = webhooks.hint_text(data.get("modified_gmt"), "modified_gmt", _MODIFIED)
         status = webhooks.hint_text(data.get("status"), "status", _STATUS)
@@ -103,3 +117,12 @@ def wordpress_webhook(site_name: str):
     log.info("mirror.webhook", site=site.name, post_id=post_id, status=status, wp_event=event,
              job_id=job_id, queued=created)
     return jsonify(queued=created, job_id=job_id), 202 if created else 200
+
+
+def _test_hook(site_name: str, data: dict):
+    """The doctor's test hook: echo its nonce, touch nothing."""
+    nonce = data.get("nonce")
+    if not isinstance(nonce, str) or not _TEST_NONCE.fullmatch(nonce):
+        return jsonify(error="a test hook needs a nonce of 32 lowercase hexadecimal digits"), 400
+    log.info("mirror.webhook_test", site=site_name)
+    return jsonify(nonce=nonce), 200

@@ -112,3 +112,48 @@ def test_a_utf16_body_is_read_like_any_json(client):
     assert r.status_code == 400 and "status" in r.json["detail"]
     raw = b"\xff\xfe" + json.dumps(BODY).encode("utf-16-le")
     assert http.post("/webhooks/wordpress/news", data=raw, headers={SIGNATURE_HEADER: sign(raw, SECRET)}).status_code == 202
+
+
+# -- the doctor's test hook (space-bridge-mirror.php rest_test_hook) ----------------------------------
+TEST_BODY = {"event": "test", "nonce": "0123456789abcdef0123456789abcdef", "site": "http://wp.test", "post_id": 0}
+
+
+@pytest.fixture
+def published(monkeypatch):
+    from sync import wordpress_hooks
+
+    calls = []
+    monkeypatch.setattr(wordpress_hooks.events, "publish", lambda *a, **kw: calls.append((a, kw)))
+    return calls
+
+
+def test_a_test_hook_is_answered_with_its_nonce_and_queues_nothing(client, published):
+    http, outbox = client
+    r = _post(http, TEST_BODY)
+    assert r.status_code == 200 and r.json == {"nonce": TEST_BODY["nonce"]}
+    # the doctor's next run: a new nonce, answered too
+    r = _post(http, {**TEST_BODY, "nonce": "f" * 32})
+    assert r.status_code == 200 and r.json == {"nonce": "f" * 32}
+    assert outbox.list() == [] and published == []
+    # a real hook still queues its job and is published (the fixture sees it)
+    assert _post(http, BODY).status_code == 202 and len(published) == 1
+
+
+@pytest.mark.parametrize("nonce", [None, "", "0123456789ABCDEF0123456789ABCDEF", "0" * 31, "0" * 33, "g" * 32,
+                                   "0" * 31 + "\n", 12345, ["0" * 32]])
+def test_a_test_hook_with_a_bad_nonce_is_refused(client, published, nonce):
+    http, outbox = client
+    body = {**TEST_BODY, "nonce": nonce} if nonce is not None else {k: v for k, v in TEST_BODY.items() if k != "nonce"}
+    r = _post(http, body)
+    assert r.status_code == 400 and "nonce" not in (r.json or {})
+    assert outbox.list() == [] and published == []
+
+
+@pytest.mark.parametrize("how", ["unsigned", "forged", "stale"])
+def test_an_unsigned_or_forged_test_hook_gets_no_echo(client, published, how):
+    http, outbox = client
+    kw = {"unsigned": {"header": ""}, "forged": {"secret": "not-the-secret-at-all"},
+          "stale": {"t": int(time.time()) - 301}}[how]
+    r = _post(http, TEST_BODY, **kw)
+    assert r.status_code == 401 and "nonce" not in r.json
+    assert outbox.list() == [] and published == []
