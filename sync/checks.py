@@ -50,7 +50,7 @@ def _xmlrpc(site: "WordPressSite", session, method: str, *params):
 
 def _plugin_version(site: "WordPressSite", session) -> tuple[str | None, str]:
     """(version, why not) from the `space_bridge` struct the mu-plugin adds to XML-RPC posts
-    (deploy/wordpress/space-bridge.php, section 2): the only place it tells its version."""
+    (deploy/wordpress/space-bridge.php, section 2); the test-hook route tells it too (web_hook_check)."""
     import requests
 
     password = site.password.get_secret_value()
@@ -95,17 +95,76 @@ def wordpress_checks(settings: "Settings", site: "WordPressSite") -> list[Check]
     session = requests.Session()
     session.headers["User-Agent"] = "space-bridge doctor"
     try:
-        results.extend(_mu_plugin_checks(site, session, name, {meta_key(f) for f in META_FIELDS}))
+        hook, answer = web_hook_check(settings, site, session)
+        results.extend(_mu_plugin_checks(site, session, name, {meta_key(f) for f in META_FIELDS},
+                                         (answer or {}).get("version")))
     finally:
         session.close()
-    results.append(warn(f"{name}.web_hook", "not checked: the mu-plugin has no test-hook route",
-                        "publish a post and look for `wordpress_hook` in the bridge's log; a route that sends a "
-                        "signed test hook is needed for this check"))
+    results.append(hook)
     results.append(doctor.clock_check(f"{name}.clock", str(site.url)))
     return results
 
 
-def _mu_plugin_checks(site: "WordPressSite", session, name: str, meta_keys: set[str]) -> list[Check]:
+def web_hook_check(settings: "Settings", site: "WordPressSite", session=None) -> tuple[Check, dict | None]:
+    """Does the blog's web hook reach the bridge? The bridge asks the mirror mu-plugin to send a
+    test hook with a fresh nonce (POST /space-bridge/v1/test-hook, deploy/wordpress/space-bridge-mirror.php,
+    signed with the site's webhook_secret); the blog sends it, signed, to its SPACE_BRIDGE_MIRROR_URL
+    and waits; the receiver (sync/wordpress_hooks.py) echoes the nonce once the signature holds.
+    The nonce back is the proof: a URL answering 200 that is not a bridge knows no nonce.
+    Answers the check and the route's answer (None when the blog refused), whose `version` is
+    the mu-plugin's."""
+    import secrets
+
+    from bridge.clients.wordpress.accounts import WordPressSSOError, send_test_hook
+
+    name = f"wordpress.{site.name}.web_hook"
+    expected = f"{str(settings.bridge.public_url).rstrip('/')}/webhooks/wordpress/{site.name}"
+    constants = (f"define SPACE_BRIDGE_MIRROR_URL ({expected}) and SPACE_BRIDGE_MIRROR_SECRET "
+                 f"(wordpress.sites[{site.name}].webhook_secret) in the blog's wp-config.php "
+                 "(the wordpress Ansible role does it)")
+    nonce = secrets.token_hex(16)
+    try:
+        answer = send_test_hook(str(site.url), site.webhook_secret.get_secret_value(), nonce, session=session)
+    except WordPressSSOError as exc:
+        text = str(exc)
+        if exc.status == 404:
+            return fail(name, "the blog has no route /space-bridge/v1/test-hook: the mu-plugin space-bridge-mirror.php "
+                              "is not loaded or older than this bridge", "update the mu-plugins: " + MU_PLUGIN_HINT), None
+        if exc.status == 503 and "space_bridge_mirror_disabled" in text:
+            return fail(name, "the blog sends no web hooks: its mirror web hook is not configured", constants), None
+        if exc.status == 503 and "space_bridge_missing" in text:
+            return fail(name, "the mu-plugin space-bridge.php is not loaded", MU_PLUGIN_HINT), None
+        if exc.status == 401:
+            return fail(name, f"the blog refused the bridge's signature: {text}",
+                        f"the blog's web hook secret (SPACE_BRIDGE_MIRROR_SECRET) differs from "
+                        f"wordpress.sites[{site.name}].webhook_secret (or the clocks differ by more than 300 s: "
+                        "see the clock check)"), None
+        return fail(name, text, "check that the blog answers from this host"), None
+    url = str(answer.get("url") or "SPACE_BRIDGE_MIRROR_URL")
+    status = answer.get("status")
+    if answer.get("sent") is not True or not isinstance(status, int):
+        return fail(name, f"unexpected answer from the test-hook route: {sorted(answer)}",
+                    "update the mu-plugins: " + MU_PLUGIN_HINT), answer
+    if status == 0:
+        return fail(name, f"WordPress cannot reach {url}: {answer.get('error') or 'no answer'}",
+                    f"SPACE_BRIDGE_MIRROR_URL must be this bridge's {expected} as the blog's host reaches it; "
+                    "check that the bridge runs, and the name, port, TLS and firewall between them"), answer
+    if status == 200 and answer.get("nonce_echo") == nonce:
+        return ok(name, f"a signed test hook from the blog reached {url} and was accepted"), answer
+    if status == 401:
+        return fail(name, f"the bridge at {url} refused the blog's signature (HTTP 401)",
+                    f"the blog's web hook secret differs from wordpress.sites[{site.name}].webhook_secret of the "
+                    f"bridge at that URL: SPACE_BRIDGE_MIRROR_URL must name this bridge and site ({expected})"), answer
+    if status == 200 or status == 404:
+        return fail(name, f"{url} answered HTTP {status} without the test hook's nonce: it is not this bridge's "
+                          "web hook receiver", f"SPACE_BRIDGE_MIRROR_URL must be {expected}"), answer
+    return fail(name, f"the bridge at {url} answered HTTP {status}",
+                "see `mirror.webhook` lines in the bridge's log"), answer
+
+
+def _mu_plugin_checks(site: "WordPressSite", session, name: str, meta_keys: set[str],
+                      route_version: str | None = None) -> list[Check]:
+    """`route_version`: the version the test-hook route answered, used when XML-RPC tells none."""
     import requests
 
     base = str(site.url).rstrip("/")
@@ -141,9 +200,11 @@ def _mu_plugin_checks(site: "WordPressSite", session, name: str, meta_keys: set[
                                   f"{META_METHOD} writes only its {len(meta_keys)} keys)")
     want = bridge_version()
     have, why = _plugin_version(site, session)
+    if not have and route_version:
+        have, why = str(route_version), "told by the test-hook route"
     if have is None:
         plugin = warn(f"{name}.mu_plugin", f"installed; its version is not checked: {why}",
-                      "the mu-plugin tells its version only in XML-RPC posts")
+                      "the mu-plugin tells its version in XML-RPC posts and to the test-hook route")
     elif have != want:
         plugin = fail(f"{name}.mu_plugin", f"version {have or 'unknown'} ({why or 'installed'}); "
                                            f"this bridge is {want}", MU_PLUGIN_HINT)

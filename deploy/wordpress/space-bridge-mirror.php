@@ -28,6 +28,10 @@
  *    on the forum since the bridge compares what the topic would look like.) Signature: X-Space-Bridge-Signature: t=<unix time>,v1=<hex of
  *    HMAC-SHA256(secret, "<t>." . body)>. The body is only a hint; the bridge reads the post.
  *
+ * 1b. Test hook. POST /wp-json/space-bridge/v1/test-hook {"nonce"}, signed by the bridge with the
+ *    same secret, sends a web hook {"event": "test", "nonce"} at once and waits for the bridge's
+ *    answer: `space-bridge doctor` checks so that the blog's web hooks reach the bridge.
+ *
  * 2. Discussion display. Under a single post, from the post's meta only (page views never
  *    call the forum or the bridge): the reply count, the latest replies (avatar, author,
  *    excerpt, time, link) and "Join the discussion".
@@ -198,6 +202,33 @@ function on_delete( $post_id, $post = null ) {
 add_action( 'before_delete_post', __NAMESPACE__ . '\\on_delete', 10, 2 );
 
 /**
+ * Sign a web hook body and post it to the bridge: the one code path of real and test hooks.
+ *
+ * @param string $body     JSON body.
+ * @param bool   $blocking Wait for the answer (the test hook) or not (a post's hook).
+ * @param float  $timeout  Seconds the request may take.
+ * @return array|\WP_Error wp_remote_post()'s answer.
+ */
+function post_hook( $body, $blocking, $timeout ) {
+	$t         = time();
+	$signature = 't=' . $t . ',v1=' . hash_hmac( 'sha256', $t . '.' . $body, (string) setting( 'secret' ) );
+	return wp_remote_post(
+		(string) setting( 'url' ),
+		array(
+			'blocking'    => $blocking,
+			'timeout'     => $timeout,
+			'redirection' => 0,
+			'headers'     => array(
+				'Content-Type'             => 'application/json',
+				'X-Space-Bridge-Signature' => $signature,
+			),
+			'body'        => $body,
+			'data_format' => 'body',
+		)
+	);
+}
+
+/**
  * Send one signed web hook; never waits for the answer.
  *
  * @param int    $post_id Post id.
@@ -214,22 +245,7 @@ function send( $post_id, $event ) {
 			'site'         => home_url(),
 		)
 	);
-	$t         = time();
-	$signature = 't=' . $t . ',v1=' . hash_hmac( 'sha256', $t . '.' . $body, (string) setting( 'secret' ) );
-	wp_remote_post(
-		(string) setting( 'url' ),
-		array(
-			'blocking'    => false,
-			'timeout'     => (float) setting( 'timeout', 0.2 ),
-			'redirection' => 0,
-			'headers'     => array(
-				'Content-Type'            => 'application/json',
-				'X-Space-Bridge-Signature' => $signature,
-			),
-			'body'        => $body,
-			'data_format' => 'body',
-		)
-	);
+	post_hook( $body, false, (float) setting( 'timeout', 0.2 ) );
 }
 
 function flush_pending() {
@@ -249,6 +265,112 @@ function flush_pending() {
 	}
 }
 add_action( 'shutdown', __NAMESPACE__ . '\\flush_pending', 1 );
+
+/* ---------------------------------------------------------------------------------------
+ * 1b. Test hook, for `space-bridge doctor`
+ * ------------------------------------------------------------------------------------- */
+
+/** Seconds the test hook waits for the bridge's answer (the doctor waits 15 s for this route's). */
+const TEST_HOOK_TIMEOUT = 5;
+
+/**
+ * Permission callback of POST /space-bridge/v1/test-hook: the request is signed like the bridge's
+ * other requests to the mu-plugins (X-Space-Bridge-Timestamp, -Nonce, -Signature over
+ * "space-bridge-rest-v2\n{timestamp}\n{nonce}\n{METHOD}\n{target}\n{raw body}", see
+ * space-bridge/sso.php verify_signed_request), but with this plugin's secret, the site's
+ * webhook_secret in the bridge configuration: the route exists for mirrored sites, which need not
+ * log members in (and so may have no SPACE_BRIDGE_SSO_SECRET). The signed text starts with letters
+ * and a web hook's with digits ("<t>."), so neither signature is ever worth anything as the other.
+ * The timestamp window and the single-use nonce are sso.php's own (signed_target(), claim_nonce()).
+ *
+ * @return true|\WP_Error
+ */
+function verify_test_request( \WP_REST_Request $request ) {
+	if ( ! function_exists( '\\SpaceBridge\\SSO\\claim_nonce' ) ) {
+		return new \WP_Error( 'space_bridge_missing', __( 'The mu-plugin space-bridge.php is not loaded.', 'space-bridge' ), array( 'status' => 503 ) );
+	}
+	if ( ! configured() ) {
+		return new \WP_Error( 'space_bridge_mirror_disabled', __( 'The mirror web hook is not configured.', 'space-bridge' ), array( 'status' => 503 ) );
+	}
+	$ts    = (string) $request->get_header( 'x_space_bridge_timestamp' );
+	$nonce = (string) $request->get_header( 'x_space_bridge_nonce' );
+	$sig   = strtolower( (string) $request->get_header( 'x_space_bridge_signature' ) );
+	if ( ! preg_match( '/^[0-9]{1,12}$/D', $ts ) || abs( time() - (int) $ts ) > \SpaceBridge\SSO\REST_WINDOW ) {
+		return new \WP_Error( 'space_bridge_stale', __( 'Missing or stale X-Space-Bridge-Timestamp.', 'space-bridge' ), array( 'status' => 401 ) );
+	}
+	if ( ! preg_match( '/^[A-Za-z0-9_-]{16,64}$/D', $nonce ) ) {
+		return new \WP_Error( 'space_bridge_nonce', __( 'Missing or malformed X-Space-Bridge-Nonce.', 'space-bridge' ), array( 'status' => 401 ) );
+	}
+	$message  = \SpaceBridge\SSO\REST_CONTEXT . "\n" . $ts . "\n" . $nonce . "\n" . strtoupper( $request->get_method() ) . "\n"
+		. \SpaceBridge\SSO\signed_target( $request ) . "\n" . $request->get_body();
+	$expected = hash_hmac( 'sha256', $message, (string) setting( 'secret' ) );
+	if ( '' === $sig || ! hash_equals( $expected, $sig ) ) {
+		return new \WP_Error( 'space_bridge_signature', __( 'Bad signature.', 'space-bridge' ), array( 'status' => 401 ) );
+	}
+	if ( ! \SpaceBridge\SSO\claim_nonce( $nonce ) ) {
+		return new \WP_Error( 'space_bridge_replay', __( 'Request already seen.', 'space-bridge' ), array( 'status' => 401 ) );
+	}
+	return true;
+}
+
+/**
+ * POST /space-bridge/v1/test-hook {"nonce": "<32 lowercase hex>"}: send the mirror's web hook
+ * {"event": "test", "nonce", "site", "post_id": 0} now, signed and sent as a post's (post_hook()),
+ * but waiting for the bridge's answer, and tell the caller what came back: the bridge's HTTP
+ * status (0: no answer), the transport error, and the nonce the bridge echoed (sync/wordpress_hooks.py
+ * answers a test hook with it). Only a bridge that verified the signature knows the nonce is
+ * wanted back, so an echo proves the hook arrived and was accepted.
+ */
+function rest_test_hook( \WP_REST_Request $request ) {
+	$fields = $request->get_json_params();
+	$nonce  = is_array( $fields ) && isset( $fields['nonce'] ) ? $fields['nonce'] : null;
+	if ( ! is_string( $nonce ) || ! preg_match( '/^[0-9a-f]{32}$/D', $nonce ) ) {
+		return new \WP_Error( 'space_bridge_test_nonce', __( 'nonce (32 lowercase hexadecimal digits) is required.', 'space-bridge' ), array( 'status' => 400 ) );
+	}
+	$version = defined( '\\SpaceBridge\\VERSION' ) ? \SpaceBridge\VERSION : null;
+	$body    = wp_json_encode(
+		array(
+			'event'   => 'test',
+			'nonce'   => $nonce,
+			'site'    => home_url(),
+			'post_id' => 0,
+		)
+	);
+	$answer  = post_hook( $body, true, TEST_HOOK_TIMEOUT );
+	if ( is_wp_error( $answer ) ) {
+		return array(
+			'sent'       => true,
+			'status'     => 0,
+			'error'      => $answer->get_error_message(),
+			'nonce_echo' => null,
+			'url'        => (string) setting( 'url' ),
+			'version'    => $version,
+		);
+	}
+	$data = json_decode( (string) wp_remote_retrieve_body( $answer ), true );
+	$echo = is_array( $data ) && isset( $data['nonce'] ) && is_string( $data['nonce'] ) ? $data['nonce'] : null;
+	return array(
+		'sent'       => true,
+		'status'     => (int) wp_remote_retrieve_response_code( $answer ),
+		'error'      => '',
+		'nonce_echo' => $echo,
+		'url'        => (string) setting( 'url' ),
+		'version'    => $version,
+	);
+}
+
+function register_routes() {
+	register_rest_route(
+		'space-bridge/v1',
+		'/test-hook',
+		array(
+			'methods'             => 'POST',
+			'callback'            => __NAMESPACE__ . '\\rest_test_hook',
+			'permission_callback' => __NAMESPACE__ . '\\verify_test_request',
+		)
+	);
+}
+add_action( 'rest_api_init', __NAMESPACE__ . '\\register_routes' );
 
 /* ---------------------------------------------------------------------------------------
  * 2. Discussion display

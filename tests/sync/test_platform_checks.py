@@ -21,6 +21,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from werkzeug.serving import WSGIRequestHandler
 
 from bridge import doctor
 from bridge.cli import main
@@ -28,6 +29,9 @@ from bridge.cli import main
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `doubles`
 from doubles.discourse import DiscourseDouble  # noqa: E402
 from doubles.webhook_receiver import WebhookReceiver  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/sync, for `mirror_harness`
+from mirror_harness import BridgeServer, write_wp_constants  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CONNECT_SECRET = "doctor-connect-secret-0123456789abcdefghij"
@@ -96,7 +100,7 @@ def test_clock_of_a_platform_that_does_not_answer_is_not_judged():
 # -- configuration -------------------------------------------------------------------------------------
 def write_config(tmp_path, *, bridge_url="http://127.0.0.1:8090", forum=None, wp=None, mw=None, irc_port=None,
                  irc_host="127.0.0.1", smtp_port=None, transport="rest", bot_password=None,
-                 wp_connect_secret=None) -> Path:
+                 wp_connect_secret=None, wp_hook_secret=WP_HOOK_SECRET) -> Path:
     data: dict = {"bridge": {"public_url": bridge_url, "secret_key": "doctor-test-secret-key-0123456789abcdef",
                              "database_url": f"sqlite:///{tmp_path}/bridge.db", "state_dir": str(tmp_path / "state"),
                              "log_format": "console", "log_level": "warning"}}
@@ -110,7 +114,7 @@ def write_config(tmp_path, *, bridge_url="http://127.0.0.1:8090", forum=None, wp
         data["wordpress"] = {"sites": [{
             "name": "news", "url": wp["url"], "transport": transport, "username": wp["admin_user"],
             "password": wp["app_password"] if transport == "rest" else wp["admin_password"],
-            "webhook_secret": WP_HOOK_SECRET,
+            "webhook_secret": wp_hook_secret,
             **({"connect_secret": wp_connect_secret} if wp_connect_secret else {})}]}
         if wp_connect_secret:  # blogs log members in: the login feature is on
             data["wikimedia"] = {"client_id": "doctor-test-client", "client_secret": "doctor-oauth-Zq8vN3xW5tR1yK7m-0123456789abcdef"}
@@ -259,9 +263,45 @@ def dev_connect_secret() -> str:
     return (state / "secrets" / "wordpress_connect_secret").read_text().strip()
 
 
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
 @pytest.fixture
-def everything(stack, tmp_path, forum, bridge_endpoint, mail_server):
-    """A configuration naming every platform of the stack, the forum set up."""
+def blog_hooks():
+    """Serves a configuration's bridge app on a local port and points the stack's WordPress (its
+    mirror mu-plugin) at it, so the doctor's test hook has a real receiver; or points WordPress at
+    any URL. WordPress is pointed nowhere again afterwards."""
+    from bridge import config, store
+    from bridge.app import create_app
+
+    served = []
+
+    def serve(path) -> str:
+        settings = config.load(path)
+        engine = store.make_engine(settings.bridge.database_url)
+        server = BridgeServer(create_app(settings, engine))
+        server.server.RequestHandlerClass = QuietHandler  # no access lines amid the doctor's --json
+        server.start()
+        served.append((server, engine))
+        return f"{server.url}/webhooks/wordpress/news"
+
+    def point(url, secret=WP_HOOK_SECRET):
+        write_wp_constants(url, secret)
+
+    serve.point = point
+    yield serve
+    write_wp_constants(None, None)
+    for server, engine in served:
+        server.stop()
+        engine.dispose()
+
+
+@pytest.fixture
+def everything(stack, tmp_path, forum, bridge_endpoint, mail_server, blog_hooks):
+    """A configuration naming every platform of the stack, the forum set up, and the blog's web
+    hook pointed at a bridge serving that configuration."""
     def make(**changes):
         values = dict(bridge_url=bridge_endpoint.url + "/bridge", forum=forum, wp=stack["wordpress"],
                       mw=stack["mediawiki"], irc_host=stack["irc"]["host"], irc_port=stack["irc"]["port"],
@@ -275,11 +315,14 @@ def everything(stack, tmp_path, forum, bridge_endpoint, mail_server):
     setup = CliRunner().invoke(main, ["--config", str(path), "discourse", "setup"])
     assert setup.exit_code == 0, setup.output
     make.first = path
+    make.hook_url = blog_hooks(path)
+    blog_hooks.point(make.hook_url)
     return make
 
 
 STACK_CHECKS = ("database", "database.schema", "wordpress.news.login", "wordpress.news.mu_plugin",
-                "wordpress.news.sso", "wordpress.news.meta", "wordpress.news.clock", "discourse.api_key",
+                "wordpress.news.sso", "wordpress.news.meta", "wordpress.news.web_hook", "wordpress.news.clock",
+                "discourse.api_key",
                 "discourse.web_hook",
                 "mediawiki.login", "mediawiki.edit", "mediawiki.maxlag", "mediawiki.clock", "relay.irc", "relay.list")
 
@@ -293,12 +336,12 @@ def test_everything_passes_against_the_stack(everything, stack, mail_server, tra
     assert not failed(checks)
     for name in STACK_CHECKS:
         assert checks[name]["status"] == "ok", checks[name]
-    assert checks["wordpress.news.web_hook"]["status"] == "warn"  # no test-hook route in the mu-plugin yet
+    assert everything.hook_url in checks["wordpress.news.web_hook"]["detail"]
     assert f"version {metadata.version('space-bridge')}" in checks["wordpress.news.mu_plugin"]["detail"]
     assert mail_server.messages == []
     wp, mw = stack["wordpress"], stack["mediawiki"]
     for secret in (wp["app_password"], wp["admin_password"], mw["bot_password"], CONNECT_SECRET, HOOK_SECRET,
-                   dev_connect_secret()):
+                   WP_HOOK_SECRET, dev_connect_secret()):
         assert secret not in output
     human = CliRunner().invoke(main, ["--config", str(path), "doctor"])
     assert human.exit_code == 0 and human.output.splitlines()[0].startswith("ok    database")
@@ -354,3 +397,83 @@ def test_a_skewed_clock_fails_with_its_hint(everything, monkeypatch):
     assert "ahead of this host" in checks["mediawiki.clock"]["detail"]
     assert "NTP" in checks["mediawiki.clock"]["hint"]
 
+
+
+# -- the blog's web hook reaches the bridge (the mirror mu-plugin's test hook) ----------------------------
+@pytest.mark.stack
+def test_a_blog_web_hook_secret_that_differs_fails_with_its_hint(everything):
+    """The bridge's webhook_secret is not the blog's: the blog refuses the bridge's request."""
+    other = "not-the-blogs-hook-secret-0123456789abcdef"
+    code, checks, output = doctor_cli(everything(wp_hook_secret=other))
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    assert "SPACE_BRIDGE_MIRROR_SECRET" in checks["wordpress.news.web_hook"]["hint"]
+    assert "webhook_secret" in checks["wordpress.news.web_hook"]["hint"]
+    assert other not in output
+
+
+@pytest.mark.stack
+def test_a_blog_sending_to_a_bridge_with_another_secret_fails_with_its_hint(everything, blog_hooks, monkeypatch):
+    """The blog and this configuration share a secret, but the bridge the blog's URL reaches holds
+    another one for the site: the blog's request is accepted, its hook refused by that bridge."""
+    from sync import wordpress_hooks
+
+    class BridgeLog:  # the served bridge runs in this process: its log lines would mix with --json
+        def __init__(self):
+            self.events = []
+
+        def __getattr__(self, level):
+            return lambda event, **fields: self.events.append((level, event, fields.get("reason")))
+
+    bridge_log = BridgeLog()
+    monkeypatch.setattr(wordpress_hooks, "log", bridge_log)
+    other = "a-secret-the-bridge-does-not-know-0123456789"
+    blog_hooks.point(everything.hook_url, other)
+    code, checks, output = doctor_cli(everything(wp_hook_secret=other))
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    check = checks["wordpress.news.web_hook"]
+    assert "refused the blog's signature (HTTP 401)" in check["detail"] and everything.hook_url in check["detail"]
+    assert "differs from wordpress.sites[news].webhook_secret" in check["hint"]
+    assert other not in output
+    assert bridge_log.events == [("warning", "mirror.webhook_refused", "mismatch")]
+
+
+@pytest.mark.stack
+def test_a_bridge_the_blog_cannot_reach_fails_with_its_hint(everything, blog_hooks):
+    closed = f"http://127.0.0.1:{free_port()}/webhooks/wordpress/news"
+    blog_hooks.point(closed)
+    code, checks, _ = doctor_cli(everything.first)
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    assert checks["wordpress.news.web_hook"]["detail"].startswith(f"WordPress cannot reach {closed}: ")
+    assert "SPACE_BRIDGE_MIRROR_URL" in checks["wordpress.news.web_hook"]["hint"]
+
+
+@pytest.mark.stack
+def test_a_url_that_is_not_a_bridge_fails_with_its_hint(everything, blog_hooks, bridge_endpoint):
+    """Something answers 200 there (the forum's stand-in receiver), but knows no nonce."""
+    blog_hooks.point(bridge_endpoint.url + "/not-the-bridge")
+    code, checks, _ = doctor_cli(everything.first)
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    assert "without the test hook's nonce" in checks["wordpress.news.web_hook"]["detail"]
+
+
+@pytest.mark.stack
+def test_a_blog_whose_web_hook_is_not_configured_fails_with_its_hint(everything, blog_hooks):
+    blog_hooks.point("", "")  # the test settings file, present, wins over any constants
+    code, checks, _ = doctor_cli(everything.first)
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    assert "not configured" in checks["wordpress.news.web_hook"]["detail"]
+    assert "SPACE_BRIDGE_MIRROR_URL" in checks["wordpress.news.web_hook"]["hint"]
+
+
+@pytest.mark.stack
+def test_a_blog_without_the_mirror_mu_plugin_fails_with_the_update_hint(everything, stack):
+    link = Path(stack["wordpress"]["mu_plugins_dir"]) / "space-bridge-mirror.php"
+    aside = link.with_name("space-bridge-mirror.php.doctor-test")
+    os.rename(link, aside)
+    try:
+        code, checks, _ = doctor_cli(everything.first)
+    finally:
+        os.rename(aside, link)
+    assert code == 1 and failed(checks).keys() == {"wordpress.news.web_hook"}
+    assert "no route /space-bridge/v1/test-hook" in checks["wordpress.news.web_hook"]["detail"]
+    assert checks["wordpress.news.web_hook"]["hint"].startswith("update the mu-plugins")

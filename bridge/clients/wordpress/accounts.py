@@ -22,6 +22,14 @@ fails for a nonce already seen, so a request is accepted once even when replayed
 
 The external_id is the member's Wikimedia `sub` (what the bridge's DiscourseConnect answer
 carries as ``external_id``).
+
+The mirror mu-plugin (deploy/wordpress/space-bridge-mirror.php) has one route of the same kind,
+signed the same way but with the site's web hook secret (``wordpress.sites[].webhook_secret``, its
+``SPACE_BRIDGE_MIRROR_SECRET``), since a mirrored blog need not log members in:
+
+- ``POST /test-hook {"nonce"}`` (:func:`send_test_hook`): the blog sends its web hook
+  ``{"event": "test", "nonce"}`` to the bridge at once and answers what came back
+  (``{"sent", "status", "error", "nonce_echo", "url", "version"}``).
 """
 
 from __future__ import annotations
@@ -37,12 +45,15 @@ import requests
 from bridge import signing
 from bridge.clients.errors import PlatformError
 
-__all__ = ["CONTEXT", "DEFAULT_TIMEOUT", "NAMESPACE", "RETRY_SECONDS", "WordPressSSOError", "call", "signature",
-           "signed_headers"]
+__all__ = ["CONTEXT", "DEFAULT_TIMEOUT", "NAMESPACE", "RETRY_SECONDS", "TEST_HOOK_TIMEOUT", "WordPressSSOError", "call",
+           "signature", "send_test_hook", "signed_headers"]
 
 NAMESPACE = "/space-bridge/v1"
 CONTEXT = "space-bridge-rest-v2"
 DEFAULT_TIMEOUT = 5.0
+#: Seconds to wait for the test-hook route: the blog itself waits up to 5 s for the bridge
+#: (TEST_HOOK_TIMEOUT in space-bridge-mirror.php).
+TEST_HOOK_TIMEOUT = 15.0
 #: When a request that may succeed later is tried again.
 RETRY_SECONDS = 30.0
 #: Answers that repeating the same request cannot change: a malformed or unsigned request
@@ -101,3 +112,14 @@ def call(site_url: str, secret: str, name: str, fields: Mapping[str, Any], *,
         code = data.get("code") if isinstance(data, dict) else None
         raise WordPressSSOError(f"{url}: HTTP {resp.status_code} {code or ''}".strip(), resp.status_code)
     return data
+
+
+def send_test_hook(site_url: str, webhook_secret: str, nonce: str, *, timeout: float = TEST_HOOK_TIMEOUT,
+              session: requests.Session | None = None) -> dict:
+    """Ask the blog to send its web hook ``{"event": "test", "nonce"}`` to the bridge now.
+
+    The answer says what the bridge answered the blog: ``status`` (0: no answer, ``error`` says
+    why) and ``nonce_echo`` (the bridge echoes a test hook's nonce once it verified the signature,
+    sync/wordpress_hooks.py). WordPressSSOError when the blog refuses: 404 without the route,
+    401 for a secret that differs, 503 when its web hook is not configured."""
+    return call(site_url, webhook_secret, "test-hook", {"nonce": nonce}, timeout=timeout, session=session)
