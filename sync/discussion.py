@@ -41,7 +41,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from bridge import platforms
 from bridge.clients.discourse import DiscourseClient, DiscourseError
@@ -51,7 +51,7 @@ from bridge.store import outbox_jobs, reader
 from sync import mapping, render, webhooks
 from sync.mirror import KIND_POST
 from sync.replies import KIND_REPLIES
-from sync.wordpress_hooks import SIGNATURE_HEADER, BadSignature, verify
+from sync.wordpress_hooks import signed_request
 
 log = structlog.get_logger(__name__)
 
@@ -164,20 +164,11 @@ def link(settings: Settings, engine, forum: DiscourseClient, site: str, post_id:
 
 
 def _signed_request(site_name: str):
-    """(settings, engine, site, fields) of a signed request, or a Flask answer refusing it."""
-    ext = current_app.extensions["space_bridge"]
-    settings, engine = ext["settings"], ext["engine"]
-    try:
-        site = settings.site(site_name)
-    except KeyError:
-        return jsonify(error="unknown site"), 404
-    body = request.get_data(cache=False)
-    try:
-        verify(body, request.headers.get(SIGNATURE_HEADER), site.webhook_secret.get_secret_value(),
-               settings.mirror.webhook_max_age_seconds)
-    except BadSignature as exc:
-        log.warning("discussion.refused", site=site.name, reason=str(exc), remote=request.remote_addr)
-        return jsonify(error="invalid signature", reason=str(exc)), 401
+    """(settings, engine, site, post_id, fields) of a signed request, or a Flask answer refusing it."""
+    signed = signed_request(site_name, "discussion.refused")
+    if len(signed) != 4:
+        return signed
+    settings, engine, site, body = signed
     try:
         fields = webhooks.json_object(body)
         post_id = webhooks.positive_id(fields.get("post_id"), "post_id")

@@ -82,8 +82,10 @@ def verify(body: bytes, header: str | None, secret: str, max_age: float, now: fl
     return int(t)
 
 
-@bp.post("/webhooks/wordpress/<site_name>")
-def wordpress_webhook(site_name: str):
+def signed_request(site_name: str, refused_event: str = "mirror.webhook_refused"):
+    """(settings, engine, site, body) of a request the blog signed with its web hook secret, or
+    the answer refusing it (404 unknown site, 401 bad signature). Every route a blog calls on the
+    bridge checks the same way (this receiver, sync/discussion.py)."""
     ext = current_app.extensions["space_bridge"]
     settings, engine = ext["settings"], ext["engine"]
     try:
@@ -95,8 +97,17 @@ def wordpress_webhook(site_name: str):
         verify(body, request.headers.get(SIGNATURE_HEADER), site.webhook_secret.get_secret_value(),
                settings.mirror.webhook_max_age_seconds)
     except BadSignature as exc:
-        log.warning("mirror.webhook_refused", site=site.name, reason=str(exc), remote=request.remote_addr)
+        log.warning(refused_event, site=site.name, reason=str(exc), remote=request.remote_addr)
         return jsonify(error="invalid signature", reason=str(exc)), 401
+    return settings, engine, site, body
+
+
+@bp.post("/webhooks/wordpress/<site_name>")
+def wordpress_webhook(site_name: str):
+    signed = signed_request(site_name)
+    if len(signed) != 4:
+        return signed
+    settings, engine, site, body = signed
     try:
         data = webhooks.json_object(body)
     except ValueError as exc:
