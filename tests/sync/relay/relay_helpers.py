@@ -80,3 +80,44 @@ def drain(outbox, handler, seconds: float = 60.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"jobs not finished: {outbox.counts()}")
+
+
+# -- a real SMTP server for the relay's mail tests (aiosmtpd; fixtures in conftest.py) -----------------
+SMTP_USER, SMTP_PASSWORD = "bridge", "s3cret-pass"
+
+
+class Inbox:
+    """What the test's SMTP server received: (from, recipients, raw message); `refuse` maps an
+    address to the reply that refuses it."""
+
+    def __init__(self, refuse: dict[str, str] | None = None):
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse = refuse or {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def smtp_authenticator(server, session, envelope, mechanism, auth_data):
+    """Accepts SMTP_USER with SMTP_PASSWORD only."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_USER.encode(), SMTP_PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    """A port nothing listens on now (aiosmtpd's Controller cannot take port 0: it connects to itself)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

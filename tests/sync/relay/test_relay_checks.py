@@ -3,67 +3,14 @@ URL parser, IRC on a closed port here and on the stack's real ngircd; nothing is
 
 from __future__ import annotations
 
-import socket
-import ssl
-import subprocess
-
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from relay_helpers import SMTP_PASSWORD, Inbox, free_port
+from relay_helpers import settings as relay_settings
 
 from bridge import doctor
 from sync.relay import checks
 from sync.relay.smtp import SmtpSettings
-
-from relay_helpers import settings as relay_settings
-
-SMTP_PASSWORD = "s3cret-pass-for-doctor"
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    good = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        b"bridge", SMTP_PASSWORD.encode())
-    return AuthResult(success=good, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
-
-
-@pytest.fixture
-def smtp_server(certificate):
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox = Inbox()
-    inbox.port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, tls_context=context, require_starttls=True,
-                            authenticator=_authenticator, auth_exclude_mechanism=["LOGIN"])
-    controller.start()
-    inbox.cert = cert
-    yield inbox
-    controller.stop()
 
 
 def smtp(port, **kw) -> SmtpSettings:
@@ -71,24 +18,24 @@ def smtp(port, **kw) -> SmtpSettings:
                                         "password": SMTP_PASSWORD, "timeout_seconds": 5, **kw})
 
 
-def test_smtp_greets_switches_to_tls_and_logs_in_without_sending(smtp_server, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_server.cert))
-    check = checks.smtp_check("relay.digest.smtp", smtp(smtp_server.port))
+def test_smtp_greets_switches_to_tls_and_logs_in_without_sending(tls_smtp_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp_server.cert))
+    check = checks.smtp_check("relay.digest.smtp", smtp(tls_smtp_server.port))
     assert check.status == "ok", check
     assert "EHLO, STARTTLS, login as bridge" in check.detail
-    assert smtp_server.messages == []
+    assert tls_smtp_server.messages == []
 
 
-def test_smtp_wrong_password_fails_with_its_hint(smtp_server, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_server.cert))
-    check = checks.smtp_check("relay.digest.smtp", smtp(smtp_server.port, password="not-the-password"))
+def test_smtp_wrong_password_fails_with_its_hint(tls_smtp_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp_server.cert))
+    check = checks.smtp_check("relay.digest.smtp", smtp(tls_smtp_server.port, password="not-the-password"))
     assert check.status == "fail" and "login refused" in check.detail
     assert check.hint == "check smtp.username and smtp.password"
     assert "not-the-password" not in check.line()
 
 
-def test_smtp_untrusted_certificate_fails(smtp_server):
-    check = checks.smtp_check("relay.digest.smtp", smtp(smtp_server.port))
+def test_smtp_untrusted_certificate_fails(tls_smtp_server):
+    check = checks.smtp_check("relay.digest.smtp", smtp(tls_smtp_server.port))
     assert check.status == "fail" and "certificate not trusted" in check.detail
 
 
@@ -109,15 +56,15 @@ def test_smtp_closed_port_fails():
     assert check.status == "fail" and "that the mail server runs" in check.hint
 
 
-def test_an_email_target_is_checked_through_its_own_server(smtp_server, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_server.cert))
+def test_an_email_target_is_checked_through_its_own_server(tls_smtp_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp_server.cert))
     s = relay_settings([{"name": "list", "kind": "email", "options": {
         "to": "space@lists.example.org", "sender": "bridge@example.org",
-        "smtp": {"host": "127.0.0.1", "port": smtp_server.port, "username": "bridge", "password": SMTP_PASSWORD}}}],
+        "smtp": {"host": "127.0.0.1", "port": tls_smtp_server.port, "username": "bridge", "password": SMTP_PASSWORD}}}],
         [{"events": ["blog.post_published"], "targets": ["list"]}])
     [check] = doctor.run(checks.probes(s))
     assert (check.name, check.status) == ("relay.list", "ok"), check
-    assert smtp_server.messages == []
+    assert tls_smtp_server.messages == []
 
 
 def test_apprise_urls_are_parsed_and_nothing_is_sent():

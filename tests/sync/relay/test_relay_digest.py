@@ -8,16 +8,14 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
-import socket
-import ssl
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from relay_helpers import Inbox, free_port, smtp_authenticator
 
 from bridge import config, store
 from bridge.config import OutboxSettings
@@ -29,34 +27,11 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "space.example.yaml"
 LIST = "space-digest@lists.example.org"
 
 
-class Inbox:
-    def __init__(self, refuse: dict[str, str] | None = None):
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.refuse = refuse or {}
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"bridge", b"s3cret-pass")
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture
 def smtp_server():
     inbox = Inbox(refuse={"nobody@lists.example.org": "550 5.1.1 No such list"})
-    with socket.socket() as probe:  # aiosmtpd's Controller cannot take port 0 (it connects to itself)
-        probe.bind(("127.0.0.1", 0))
-        inbox.port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, authenticator=_authenticator,
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, authenticator=smtp_authenticator,
                             auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
     controller.start()
     yield inbox
@@ -292,33 +267,6 @@ def test_refused_recipient_raises_permanent_failure(smtp_server):
 
 
 # -- STARTTLS ---------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
-
-
-@pytest.fixture
-def tls_smtp_server(certificate):
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        inbox.port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, tls_context=context, require_starttls=True,
-                            authenticator=_authenticator, auth_exclude_mechanism=["LOGIN"])
-    controller.start()
-    inbox.cert = cert
-    yield inbox
-    controller.stop()
-
-
 def test_starttls_then_login_with_a_trusted_certificate(engine, tls_smtp_server, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp_server.cert))  # trust the test's own certificate
     digest = digest_settings(tls_smtp_server.port, smtp={"starttls": True, "username": "bridge",
