@@ -181,6 +181,12 @@ def hint_text(value: Any, name: str, alphabet: re.Pattern[str]) -> str:
     return text
 
 
+def json_id(value: Any) -> int | None:
+    """A numeric id as a forum web hook's JSON carries it (a number, 1..MAX_ID), else None: for
+    subscribers that ignore a delivery naming nothing they can use, rather than refuse it."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else None
+
+
 def positive_id(value: Any, name: str = "id") -> int:
     """A platform's numeric id (JSON number or ASCII digits), 1..MAX_ID, else ValueError.
 

@@ -36,6 +36,7 @@ from bridge.outbox import Job, Outbox, enqueue, enqueue_many
 from bridge.store import reader, sso_members, utcnow
 from sync.notify import answers, happenings, preferences
 from sync.notify.plan import NEW_POSTS, RANK, Delivery, Happening, plan
+from sync.webhooks import json_id
 from sync.notify.schema import EVENTS, event_column
 from sync.notify.schema import preferences as prefs_table
 
@@ -51,10 +52,6 @@ MAX_NAMES = 60
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
 
 
 def _queue(engine: sa.Engine, key: str, payload: dict, run_after: dt.datetime | None = None) -> None:
@@ -81,7 +78,7 @@ def on_post_changed(settings, engine: sa.Engine, *, site: str, post_id: int, sta
 def on_forum_webhook(settings, engine: sa.Engine, *, event: str, data: dict) -> None:
     if event == "post_created":
         post = data.get("post") if isinstance(data.get("post"), dict) else {}
-        post_id, topic_id = _positive(post.get("id")), _positive(post.get("topic_id"))
+        post_id, topic_id = json_id(post.get("id")), json_id(post.get("topic_id"))
         number = post.get("post_number")
         if post_id is None or topic_id is None or not isinstance(number, int) or number < 2 \
                 or post.get("topic_archetype") == "private_message" or not anyone_wants(engine, RANK):
@@ -89,7 +86,7 @@ def on_forum_webhook(settings, engine: sa.Engine, *, event: str, data: dict) -> 
         _queue(engine, f"notify-plan:discourse:post:{post_id}", {"forum_post": post_id, "topic_id": topic_id})
     elif event == "topic_created":
         topic = data.get("topic") if isinstance(data.get("topic"), dict) else {}
-        topic_id = _positive(topic.get("id"))
+        topic_id = json_id(topic.get("id"))
         if topic_id is None or topic.get("archetype") == "private_message" or not anyone_wants(engine, (NEW_POSTS,)):
             return
         _queue(engine, f"notify-plan:discourse:topic:{topic_id}", {"forum_topic": topic_id},

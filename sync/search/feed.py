@@ -37,6 +37,7 @@ from bridge.clients.wordpress import Post, PostNotFound, WordPressError
 from bridge.outbox import Job, enqueue
 from bridge.store import get_checkpoint, reader, set_checkpoint
 from sync import mapping
+from sync.webhooks import json_id
 # Every status a blog is asked for, as the mirror's reconcile asks: a post that left "publish"
 # must leave the index too.
 from sync.mirror import ALL_STATUSES
@@ -147,21 +148,17 @@ def enqueue_topic(conn: sa.Connection, topic_id: int, event: str, key: str, post
     return enqueue(conn, KIND_FORUM, payload, key=key[:255], concurrency_key=f"search:forum:{int(topic_id)}")
 
 
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
-
-
 def on_forum_webhook(settings, engine: sa.Engine, *, event: str, data: dict) -> None:
     """Queue the job the delivery calls for; a delivery that names nothing indexable is ignored."""
     if event in POST_EVENTS:
         post = data.get("post") if isinstance(data.get("post"), dict) else {}
-        topic_id, post_id = _positive(post.get("topic_id")), _positive(post.get("id"))
+        topic_id, post_id = json_id(post.get("topic_id")), json_id(post.get("id"))
     elif event.startswith("topic_"):
         topic = data.get("topic") if isinstance(data.get("topic"), dict) else {}
-        topic_id, post_id = _positive(topic.get("id")), None
+        topic_id, post_id = json_id(topic.get("id")), None
     elif event.startswith("category_"):
         category = data.get("category") if isinstance(data.get("category"), dict) else {}
-        category_id = _positive(category.get("id"))
+        category_id = json_id(category.get("id"))
         if category_id is not None:
             with engine.begin() as conn:
                 enqueue(conn, KIND_CATEGORY, {"category_id": category_id, "event": event},
