@@ -19,6 +19,7 @@ the delivery attempt, new for every retry; ``X-Discourse-Instance``: the forum's
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -179,6 +180,21 @@ def hint_text(value: Any, name: str, alphabet: re.Pattern[str]) -> str:
     if text is None or not alphabet.fullmatch(text):
         raise ValueError(f"{name} is not a valid value")
     return text
+
+
+def iso_time(value: Any) -> dt.datetime | None:
+    """A platform's ISO 8601 time ("2026-01-31T10:00:00.000Z"; a datetime is taken as it is) as
+    an aware datetime, naive ones read as UTC; None when absent or malformed."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def json_id(value: Any) -> int | None:

@@ -28,6 +28,7 @@ from sync.notify.plan import Happening
 from sync.relay.privacy import CategoryIndex, post_state_reason, topic_reason
 from sync.search.documents import blog_reason
 from sync.search.query import key
+from sync.webhooks import iso_time
 
 NEW_FOR = dt.timedelta(days=2)
 EXCERPT_CHARS = 300
@@ -35,23 +36,6 @@ EXCERPT_CHARS = 300
 
 def blog_id(site: str, post_id: int) -> str:
     return f"wp:{site}:{int(post_id)}:published"
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return _aware(value)
-    if isinstance(value, str) and value:
-        try:
-            return _aware(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
 
 
 def is_new(when: dt.datetime | None, now: dt.datetime) -> bool:
@@ -65,7 +49,7 @@ def _short(text: str) -> str:
 
 def from_blog_post(site: str, post, *, language: str | None, now: dt.datetime) -> Happening | None:
     """A published, public blog post that is new; None otherwise. `post`: bridge.clients.wordpress.Post."""
-    if post is None or blog_reason(post) is not None or not is_new(_aware(post.published or post.modified), now):
+    if post is None or blog_reason(post) is not None or not is_new(iso_time(post.published or post.modified), now):
         return None
     author = post.author.external_id if post.author else None
     return Happening(
@@ -101,7 +85,7 @@ def from_forum_topic(topic: Mapping[str, Any], first_post: Mapping[str, Any] | N
         return None
     if first_post is not None and post_state_reason(first_post) is not None:
         return None
-    if not is_new(_time(topic.get("created_at")), now):
+    if not is_new(iso_time(topic.get("created_at")), now):
         return None
     owner = ((topic.get("details") or {}).get("created_by") or {}).get("username")
     cooked = (first_post or {}).get("cooked") or ""
@@ -124,7 +108,7 @@ def from_forum_reply(post: Mapping[str, Any], topic: Mapping[str, Any], posts: I
         return None
     if topic_reason(topic, categories) is not None or post_state_reason(post) is not None:
         return None
-    if not is_new(_time(post.get("created_at")), now):
+    if not is_new(iso_time(post.get("created_at")), now):
         return None
     return Happening(
         id=f"discourse:post:{int(post['id'])}", kind="reply", title=str(topic.get("title") or ""),

@@ -19,6 +19,7 @@ from bridge.clients.wordpress import Post
 from sync import excerpt
 from sync.relay.privacy import CategoryIndex, post_state_reason, topic_reason
 from sync.search.engines.base import Document
+from sync.webhooks import iso_time
 
 BLOG, FORUM = "blog", "forum"
 FORUM_SITE = "forum"  # the forum's `site` in the index (a blog's is its name in wordpress.sites)
@@ -94,13 +95,10 @@ def _replies(topic: Mapping[str, Any]) -> int:
 
 def _parse(value: Any) -> dt.datetime | None:
     """Discourse's ISO 8601 times ("2026-01-31T10:00:00.000Z") as naive UTC, as the index stores them."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _naive(parsed)
+    parsed = iso_time(value)
+    return _naive(parsed) if parsed is not None else None
 
 
 def _naive(value: dt.datetime) -> dt.datetime:

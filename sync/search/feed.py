@@ -37,7 +37,7 @@ from bridge.clients.wordpress import Post, PostNotFound, WordPressError
 from bridge.outbox import Job, enqueue
 from bridge.store import get_checkpoint, reader, set_checkpoint
 from sync import mapping
-from sync.webhooks import json_id
+from sync.webhooks import iso_time, json_id
 # Every status a blog is asked for, as the mirror's reconcile asks: a post that left "publish"
 # must leave the index too.
 from sync.mirror import ALL_STATUSES
@@ -308,7 +308,7 @@ class ForumFeed:
             topics, more = self.forum.latest_topics(page)
             recent = []
             for topic in topics:
-                bumped = _time(topic.get("bumped_at")) or _time(topic.get("created_at"))
+                bumped = iso_time(topic.get("bumped_at")) or iso_time(topic.get("created_at"))
                 if bumped is not None and bumped >= since:
                     recent.append((topic, bumped))
             with self.engine.begin() as conn:
@@ -321,16 +321,6 @@ class ForumFeed:
             page += 1
         set_checkpoint(self.engine, name, newest)
         return queued
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 # -- the shell's hooks -----------------------------------------------------------------------------
