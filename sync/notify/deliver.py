@@ -227,8 +227,8 @@ class Sender:
         try:
             if self.talk.available:
                 page = self.talk.page(account.username, None)
-                outcome = self.talk.send(page, render.welcome_talk(lang, links), _marker(key),
-                                         render.summary(lang, render.welcome_talk(lang, links).heading), key=key)
+                message = render.welcome_talk(lang, links)
+                outcome = self.talk.send(page, message, _marker(key), render.summary(lang, message.heading), key=key)
                 channel = "talk-welcome" if outcome == "written" else outcome
             elif self.email.available:
                 self.email.send(self._address(account), render.welcome_email(lang, links), headers, key, lang)
